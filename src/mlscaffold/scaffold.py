@@ -1,0 +1,100 @@
+"""The only module that talks to Copier: render a project atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mlscaffold.errors import UsageError
+
+TEMPLATE_FILES = ("copier.yml", "templates")
+
+
+def bundled_template() -> Path:
+    """The template this mlscaffold ships: the checkout's root in development, else the wheel's copy."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parents[1]
+    if (checkout / "copier.yml").is_file() and (checkout / "templates").is_dir():
+        return checkout
+    return here / "_template"
+
+
+def _is_git_root(path: Path) -> bool:
+    return (path / ".git").exists()
+
+
+@contextlib.contextmanager
+def plain_template(src: Path) -> Iterator[Path]:
+    """A non-git view of a local template, so Copier renders the files as they are.
+
+    Copier clones a local git repo (and picks its newest tag); mlscaffold's bundled template
+    must render exactly the files on disk, so a git checkout is staged as a plain copy.
+    """
+    if not _is_git_root(src):
+        yield src
+        return
+    with tempfile.TemporaryDirectory(prefix="mlscaffold-template-") as tmp:
+        for name in TEMPLATE_FILES:
+            source = src / name
+            if source.is_dir():
+                shutil.copytree(source, Path(tmp) / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, Path(tmp) / name)
+        yield Path(tmp)
+
+
+def _check_destination(dest: Path) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"{dest} exists and is not a directory")
+    if dest.is_dir() and any(dest.iterdir()):
+        raise UsageError(f"{dest} exists and is not empty; choose a new directory")
+
+
+def render(
+    dest: Path,
+    data: dict[str, Any],
+    *,
+    template: str | Path | None = None,
+    vcs_ref: str | None = None,
+    defaults: bool = True,
+    trust: bool = False,
+) -> list[Path]:
+    """Render the template into `dest` (which must not exist or be empty), all or nothing.
+
+    The project is rendered into a temporary directory beside `dest` and renamed into place
+    only when complete, so a failure or Ctrl-C leaves nothing behind. Returns the files written,
+    relative to `dest`.
+    """
+    import copier  # imported here: only rendering commands pay for it
+
+    dest = dest.absolute()
+    _check_destination(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlscaffold-", dir=dest.parent))
+    try:
+        project = staging / dest.name
+        with contextlib.ExitStack() as stack:
+            src = str(template) if template is not None else str(
+                stack.enter_context(plain_template(bundled_template()))
+            )
+            copier.run_copy(
+                src,
+                project,
+                data=data,
+                defaults=defaults,
+                unsafe=trust,
+                quiet=True,
+                vcs_ref=vcs_ref,
+            )
+        files = sorted(p.relative_to(project) for p in project.rglob("*") if p.is_file())
+        if dest.is_dir():
+            dest.rmdir()  # empty (checked above); rename needs it gone
+        os.rename(project, dest)
+        return files
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
