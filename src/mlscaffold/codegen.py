@@ -3,11 +3,12 @@
 `copier copy` without mlscaffold has to reach the same stack as `mlscaffold new`, so the
 `stack` default, its validator and the option defaults are Jinja expressions written from the
 same data the CLI reads. Run `python -m mlscaffold.codegen` after editing rules.yml; a test
-fails while templates/_questions/rules.yml is stale.
+fails while templates/_questions/{project,rules}.yml are stale.
 """
 
 from __future__ import annotations
 
+import keyword
 import re
 import sys
 from pathlib import Path
@@ -15,11 +16,11 @@ from typing import Any
 
 import yaml
 
-from mlscaffold import rules
+from mlscaffold import names, rules
 
 HEADER = (
-    "# GENERATED from src/mlscaffold/rules.yml by `python -m mlscaffold.codegen`: do not edit.\n"
-    "# The answers that pick the stack, and the stack itself, as Copier questions.\n"
+    "# GENERATED from src/mlscaffold/rules.yml and names.py by `python -m mlscaffold.codegen`:\n"
+    "# do not edit. copier.yml !includes this file.\n"
 )
 
 HELP = {
@@ -122,27 +123,67 @@ def questions(built: set[str]) -> dict[str, Any]:
     return out
 
 
-def render(repo_root: Path) -> str:
-    built = {p.name for p in (repo_root / "templates").iterdir() if (p / "pyproject.toml.jinja").exists()}
-    body = yaml.safe_dump(questions(built), sort_keys=False, width=10_000, allow_unicode=True)
-    return HEADER + body
+def name_questions() -> dict[str, Any]:
+    """project_name / package_name with the validators of names.py, as Jinja."""
+    forbidden = sorted(
+        names.RESERVED
+        | {m for m in sys.stdlib_module_names if not m.startswith("_")}
+        | {k.lower() for k in keyword.kwlist}
+    )
+    return {
+        "project_name": {
+            "type": "str",
+            "help": "Project name (distribution name, e.g. churn-model)",
+            "validator": (
+                f"{{% if not (project_name | regex_search({names.PROJECT_NAME.pattern!r})) %}}"
+                "project_name must start with a letter, end with a letter or digit, and use only "
+                "letters, digits, '.', '_' and '-'{% endif %}"
+            ),
+        },
+        "package_name": {
+            "type": "str",
+            "help": "Python import name of the package",
+            "default": "{{ project_name | lower | replace('-', '_') | replace('.', '_') }}",
+            "validator": (
+                f"{{% if not (package_name | regex_search({names.PACKAGE_NAME.pattern!r})) %}}"
+                "package_name must be a lowercase Python identifier (letters, digits, '_'), "
+                f"starting with a letter{{% elif package_name in {forbidden!r} %}}"
+                "package_name {{ package_name }} would shadow a Python keyword, a standard-library "
+                "module or a dependency; choose another name{% endif %}"
+            ),
+        },
+    }
 
 
-def target(repo_root: Path) -> Path:
-    return repo_root / "templates" / "_questions" / "rules.yml"
+def _dump(data: dict[str, Any]) -> str:
+    return HEADER + yaml.safe_dump(data, sort_keys=False, width=10_000, allow_unicode=True)
+
+
+def outputs(repo_root: Path) -> dict[Path, str]:
+    """Every generated file and its content."""
+    templates = repo_root / "templates"
+    built = {p.name for p in templates.iterdir() if (p / "pyproject.toml.jinja").exists()}
+    return {
+        templates / "_questions" / "project.yml": _dump(name_questions()),
+        templates / "_questions" / "rules.yml": _dump(questions(built)),
+    }
 
 
 def main() -> int:
     repo_root = Path(__file__).resolve().parents[2]
-    path = target(repo_root)
-    text = render(repo_root)
-    if "--check" in sys.argv:
-        if path.read_text(encoding="utf-8") != text:
-            print(f"{path} is stale: run python -m mlscaffold.codegen", file=sys.stderr)
-            return 1
-        return 0
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}")
+    stale = []
+    for path, text in outputs(repo_root).items():
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        if "--check" in sys.argv:
+            stale.append(str(path))
+        else:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path}")
+    if stale:
+        print(f"stale: {', '.join(stale)}; run python -m mlscaffold.codegen", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -135,9 +135,11 @@ def recommend(**given: str | None) -> Recommendation:
     for other in stacks():
         if other == stack:
             continue
-        why_not = stack_gap(other, answers)
-        if why_not is None:
-            why_not = _fill(beats.get(other, f"The rules prefer {stack} for these answers."), answers)
+        # The rule's own words first: they say which rule won (e.g. deployment over task).
+        if other in beats:
+            why_not = _fill(beats[other], answers)
+        else:
+            why_not = stack_gap(other, answers) or f"The rules prefer {stack} for these answers."
         alternatives.append(Alternative(other, why_not))
     # Runners-up that could serve the answers come first: they are the real choices.
     alternatives.sort(key=lambda a: stack_gap(a.stack, answers) is not None)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlscaffold.errors import UsageError
+from mlscaffold.errors import MlscaffoldError, UsageError
 
 TEMPLATE_FILES = ("copier.yml", "templates")
 
@@ -48,11 +48,54 @@ def plain_template(src: Path) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def _check_destination(dest: Path) -> None:
+def check_destination(dest: Path) -> None:
+    """Refuse anything but a new or empty directory: the user's files are never touched."""
     if dest.exists() and not dest.is_dir():
-        raise UsageError(f"{dest} exists and is not a directory")
+        raise UsageError(f"{dest} exists and is not a directory; choose a new path")
     if dest.is_dir() and any(dest.iterdir()):
         raise UsageError(f"{dest} exists and is not empty; choose a new directory")
+
+
+def built_stacks(root: Path | None = None) -> set[str]:
+    """Stacks whose template exists in the bundled template."""
+    templates = (root or bundled_template()) / "templates"
+    return {p.name for p in templates.iterdir() if (p / "pyproject.toml.jinja").is_file()}
+
+
+def questions(root: Path) -> dict[str, dict[str, Any]]:
+    """The template's questions (copier.yml with its !include files), settings left out."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def include(loader: yaml.SafeLoader, node: yaml.Node) -> list[Any]:
+        docs: list[Any] = []
+        for path in sorted(root.glob(loader.construct_scalar(node))):
+            docs.extend(d for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader) if d)
+        return docs
+
+    Loader.add_constructor("!include", include)
+    found: dict[str, dict[str, Any]] = {}
+    text = (root / "copier.yml").read_text(encoding="utf-8")
+    for doc in yaml.load_all(text, Loader):
+        for part in doc if isinstance(doc, list) else [doc]:
+            for key, value in (part or {}).items():
+                if not key.startswith("_"):
+                    found[key] = value if isinstance(value, dict) else {"default": value}
+    return found
+
+
+def _copier_error(exc: Exception) -> MlscaffoldError:
+    """Copier's exceptions as one-line mlscaffold errors (bad input is exit 2)."""
+    from copier import errors
+
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, errors.UnsafeTemplateError):
+        return UsageError(f"{message}; pass --trust only if you trust this template")
+    if isinstance(exc, (ValueError, errors.UserMessageError)):
+        return UsageError(message)
+    return MlscaffoldError(message)
 
 
 def render(
@@ -71,9 +114,10 @@ def render(
     relative to `dest`.
     """
     import copier  # imported here: only rendering commands pay for it
+    from copier import errors as copier_errors
 
     dest = dest.absolute()
-    _check_destination(dest)
+    check_destination(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlscaffold-", dir=dest.parent))
     try:
@@ -82,15 +126,18 @@ def render(
             src = str(template) if template is not None else str(
                 stack.enter_context(plain_template(bundled_template()))
             )
-            copier.run_copy(
-                src,
-                project,
-                data=data,
-                defaults=defaults,
-                unsafe=trust,
-                quiet=True,
-                vcs_ref=vcs_ref,
-            )
+            try:
+                copier.run_copy(
+                    src,
+                    project,
+                    data=data,
+                    defaults=defaults,
+                    unsafe=trust,
+                    quiet=True,
+                    vcs_ref=vcs_ref,
+                )
+            except (copier_errors.CopierError, ValueError) as exc:
+                raise _copier_error(exc) from exc
         files = sorted(p.relative_to(project) for p in project.rglob("*") if p.is_file())
         if dest.is_dir():
             dest.rmdir()  # empty (checked above); rename needs it gone
