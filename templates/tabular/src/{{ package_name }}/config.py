@@ -1,0 +1,89 @@
+"""Training configuration: a YAML file read into typed dataclasses, checked before training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TASKS = ("classification", "regression")
+MODELS = ("xgboost", "lightgbm", "sklearn")
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, malformed or names an unknown key."""
+
+
+@dataclass
+class DataConfig:
+    path: str = "data/sample.csv"
+    target: str = "target"
+    numeric: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)
+    test_size: float = 0.2
+
+
+@dataclass
+class CVConfig:
+    folds: int = 5
+
+
+@dataclass
+class ModelConfig:
+    name: str = "xgboost"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainConfig:
+    task: str = "classification"
+    seed: int = 42
+    output_dir: str = "artifacts"
+    data: DataConfig = field(default_factory=DataConfig)
+    cv: CVConfig = field(default_factory=CVConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in {where}: {', '.join(sorted(unknown))}")
+    nested = {"data": DataConfig, "cv": CVConfig, "model": ModelConfig}
+    kwargs = {}
+    for name, value in values.items():
+        if name in nested and cls is TrainConfig:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}.{name} must be a mapping")
+            value = _build(nested[name], value, f"{where}.{name}")
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping at the top level")
+    config = _build(TrainConfig, raw, "config")
+    validate(config)
+    return config
+
+
+def validate(config: TrainConfig) -> None:
+    if config.task not in TASKS:
+        raise ConfigError(f"task must be one of {TASKS}, got {config.task!r}")
+    if config.model.name not in MODELS:
+        raise ConfigError(f"model.name must be one of {MODELS}, got {config.model.name!r}")
+    if not 0.0 < config.data.test_size < 1.0:
+        raise ConfigError("data.test_size must be between 0 and 1")
+    if config.cv.folds < 2:
+        raise ConfigError("cv.folds must be at least 2")

@@ -1,0 +1,62 @@
+"""Score a CSV or Parquet file with a trained model.
+
+python -m <package>.predict --model artifacts/model.joblib --input new.csv --output preds.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from .data import DataError, load_table
+
+
+def load_model(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"model file not found: {path} (run training first)")
+    return joblib.load(path)
+
+
+def predict_frame(bundle: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
+    """Predictions (and class probabilities) for each row, in the input's order."""
+    missing = [c for c in bundle["features"] if c not in frame.columns]
+    if missing:
+        raise DataError(f"input lacks the model's feature column(s): {', '.join(missing)}")
+    features = frame[bundle["features"]]
+    pipeline = bundle["pipeline"]
+    predictions = pipeline.predict(features)
+    out = pd.DataFrame(index=frame.index)
+    if bundle["task"] == "classification":
+        classes = bundle["classes"]
+        out["prediction"] = [classes[int(i)] for i in predictions]
+        proba = pipeline.predict_proba(features)
+        for index, name in enumerate(classes):
+            out[f"proba_{name}"] = proba[:, index]
+    else:
+        out["prediction"] = predictions
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="artifacts/model.joblib")
+    parser.add_argument("--input", required=True, help="CSV or Parquet file to score")
+    parser.add_argument("--output", required=True, help="CSV file to write")
+    args = parser.parse_args(argv)
+    try:
+        result = predict_frame(load_model(args.model), load_table(args.input))
+    except DataError as exc:
+        parser.exit(2, f"error: {exc}\n")
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    result.to_csv(args.output, index=False)
+    print(f"wrote {len(result)} predictions to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
