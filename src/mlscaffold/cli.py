@@ -23,7 +23,9 @@ app = typer.Typer(
 
 VERBOSE = {"on": False}
 
-TaskOpt = Annotated[str | None, typer.Option("--task", help="What you build (see `mlscaffold stacks`).")]
+TaskOpt = Annotated[
+    str | None, typer.Option("--task", help="What you build (see `mlscaffold stacks`).")
+]
 HardwareOpt = Annotated[str | None, typer.Option("--hardware", help="Where it trains or runs.")]
 GoalOpt = Annotated[str | None, typer.Option("--goal", help="research, production or prototype.")]
 SizeOpt = Annotated[str | None, typer.Option("--data-size", help="small or large.")]
@@ -40,7 +42,9 @@ def main_options(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", help="Show details (tracebacks) on errors.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Show details (tracebacks) on errors.")
+    ] = False,
 ) -> None:
     VERBOSE["on"] = verbose
 

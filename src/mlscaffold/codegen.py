@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from mlscaffold import names, rules
+from mlscaffold import names, rules, scaffold
 
 HEADER = (
     "# GENERATED from src/mlscaffold/rules.yml and names.py by `python -m mlscaffold.codegen`:\n"
@@ -87,9 +87,7 @@ def stack_validator(built: set[str]) -> str:
 
 def option_default(spec: dict[str, Any]) -> str:
     branches = [
-        (_condition(rule.get("when")), rule["value"])
-        for rule in spec["rules"]
-        if rule.get("when")
+        (_condition(rule.get("when")), rule["value"]) for rule in spec["rules"] if rule.get("when")
     ]
     fallback = next(rule["value"] for rule in spec["rules"] if not rule.get("when"))
     return _if_chain(branches, fallback) if branches else fallback
@@ -162,7 +160,7 @@ def _dump(data: dict[str, Any]) -> str:
 def outputs(repo_root: Path) -> dict[Path, str]:
     """Every generated file and its content."""
     templates = repo_root / "templates"
-    built = {p.name for p in templates.iterdir() if (p / "pyproject.toml.jinja").exists()}
+    built = scaffold.built_stacks(repo_root)
     return {
         templates / "_questions" / "project.yml": _dump(name_questions()),
         templates / "_questions" / "rules.yml": _dump(questions(built)),

@@ -33,7 +33,9 @@ def show_stacks(stacks: list[dict[str, Any]]) -> None:
     table = Table("stack", "tasks", "hardware", "generates", show_lines=True)
     for info in stacks:
         name = info["stack"] + ("" if info["available"] else "\n(not built yet)")
-        table.add_row(name, "\n".join(info["tasks"]), ", ".join(info["hardware"]), info["generates"])
+        table.add_row(
+            name, "\n".join(info["tasks"]), ", ".join(info["hardware"]), info["generates"]
+        )
     out.print(table)
 
 

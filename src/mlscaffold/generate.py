@@ -29,7 +29,9 @@ def _check_data(data: dict[str, str], questions: dict[str, dict[str, Any]]) -> N
         if key not in questions:
             close = difflib.get_close_matches(key, list(questions), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UsageError(f"unknown answer {key!r}{hint}; the template asks: {', '.join(questions)}")
+            raise UsageError(
+                f"unknown answer {key!r}{hint}; the template asks: {', '.join(questions)}"
+            )
         choices = questions[key].get("choices")
         if isinstance(choices, list) and value not in [str(c) for c in choices]:
             raise UsageError(
@@ -75,7 +77,9 @@ def plan(
     if gap:
         raise UsageError(gap)
     if rec is None:
-        warnings.append(f"--stack {chosen} overrides the rules, which refuse these answers: {refusal}")
+        warnings.append(
+            f"--stack {chosen} overrides the rules, which refuse these answers: {refusal}"
+        )
     elif chosen != rec.stack:
         warnings.append(
             f"--stack {chosen} overrides the rules, which recommend {rec.stack}: {rec.reasons[0]}"
@@ -86,7 +90,9 @@ def plan(
             f"available: {', '.join(sorted(scaffold.built_stacks()))}"
         )
 
-    options = rec.options if rec and rec.stack == chosen else rules.choose_options(chosen, answers)[0]
+    options = (
+        rec.options if rec and rec.stack == chosen else rules.choose_options(chosen, answers)[0]
+    )
     final = {
         "project_name": project_name,
         "package_name": package_name,

@@ -12,15 +12,51 @@ import sys
 
 from mlscaffold.errors import UsageError
 
-PROJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]*[A-Za-z0-9]$")
+PROJECT_NAME = re.compile(r"^[A-Za-z]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 PACKAGE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 # Names that would shadow what the generated project imports, or confuse tooling.
 RESERVED = frozenset(
-    """src test tests torch torchvision lightning torchmetrics transformers datasets accelerate
-    tokenizers tensorflow keras numpy pandas scipy sklearn xgboost lightgbm matplotlib yaml onnx
-    onnxruntime pytest mlflow wandb tensorboard joblib evaluate safetensors huggingface_hub
-    ai_edge_litert tensorflowjs optuna dask pyarrow setuptools pip""".split()
+    [
+        "src",
+        "test",
+        "tests",
+        "torch",
+        "torchvision",
+        "lightning",
+        "torchmetrics",
+        "transformers",
+        "datasets",
+        "accelerate",
+        "tokenizers",
+        "tensorflow",
+        "keras",
+        "numpy",
+        "pandas",
+        "scipy",
+        "sklearn",
+        "xgboost",
+        "lightgbm",
+        "matplotlib",
+        "yaml",
+        "onnx",
+        "onnxruntime",
+        "pytest",
+        "mlflow",
+        "wandb",
+        "tensorboard",
+        "joblib",
+        "evaluate",
+        "safetensors",
+        "huggingface_hub",
+        "ai_edge_litert",
+        "tensorflowjs",
+        "optuna",
+        "dask",
+        "pyarrow",
+        "setuptools",
+        "pip",
+    ]
 )
 
 

@@ -42,7 +42,9 @@ def plain_template(src: Path) -> Iterator[Path]:
         for name in TEMPLATE_FILES:
             source = src / name
             if source.is_dir():
-                shutil.copytree(source, Path(tmp) / name, ignore=shutil.ignore_patterns("__pycache__"))
+                shutil.copytree(
+                    source, Path(tmp) / name, ignore=shutil.ignore_patterns("__pycache__")
+                )
             else:
                 shutil.copy2(source, Path(tmp) / name)
         yield Path(tmp)
@@ -59,7 +61,11 @@ def check_destination(dest: Path) -> None:
 def built_stacks(root: Path | None = None) -> set[str]:
     """Stacks whose template exists in the bundled template."""
     templates = (root or bundled_template()) / "templates"
-    return {p.name for p in templates.iterdir() if (p / "pyproject.toml.jinja").is_file()}
+    return {
+        p.name
+        for p in templates.iterdir()
+        if not p.name.startswith("_") and (p / "pyproject.toml.jinja").is_file()
+    }
 
 
 def questions(root: Path) -> dict[str, dict[str, Any]]:
@@ -123,8 +129,10 @@ def render(
     try:
         project = staging / dest.name
         with contextlib.ExitStack() as stack:
-            src = str(template) if template is not None else str(
-                stack.enter_context(plain_template(bundled_template()))
+            src = (
+                str(template)
+                if template is not None
+                else str(stack.enter_context(plain_template(bundled_template())))
             )
             try:
                 copier.run_copy(

@@ -44,7 +44,9 @@ def env_dir() -> Path:
 
 
 def _site_packages(root: Path) -> Path:
-    return root / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    return (
+        root / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    )
 
 
 def _pip(python: Path, *args: str) -> None:
@@ -66,7 +68,9 @@ def ensure_stack_env() -> Path:
         _pip(python, "install", "-q", "--upgrade", "pip")
         # torch first and alone, so pip takes the CPU wheel and no later resolve pulls CUDA.
         torch_pin = next(
-            line.strip() for line in REQUIREMENTS.read_text().splitlines() if line.startswith("torch==")
+            line.strip()
+            for line in REQUIREMENTS.read_text().splitlines()
+            if line.startswith("torch==")
         )
         _pip(python, "install", "-q", torch_pin)
         _pip(python, "install", "-q", "-r", str(REQUIREMENTS))
@@ -80,17 +84,31 @@ def project_env(project: Path, workdir: Path) -> Path:
     layer = workdir / "venv"
     venv.EnvBuilder(with_pip=False).create(layer)
     # The .pth makes the cached env's packages importable from the layer.
-    (_site_packages(layer) / "_mlscaffold_stack_env.pth").write_text(f"{_site_packages(base.parent.parent)}\n")
+    (_site_packages(layer) / "_mlscaffold_stack_env.pth").write_text(
+        f"{_site_packages(base.parent.parent)}\n"
+    )
     python = layer / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "--disable-pip-version-check", "install", "-q",
-         "--no-deps", "--no-build-isolation", "--no-index", str(project)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            str(project),
+        ],
         check=True,
     )
     return python
 
 
-def run_in(python: Path, args: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_in(
+    python: Path, args: list[str], cwd: Path, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """Run a command with the layered env's python, offline, and return its output."""
     env = {**os.environ, **OFFLINE_ENV, "PATH": f"{python.parent}:{os.environ.get('PATH', '')}"}
     env.pop("PYTHONPATH", None)

@@ -1,0 +1,5 @@
+"""`python -m mlscaffold` runs the CLI."""
+
+from mlscaffold.cli import main
+
+main()

@@ -1,0 +1,77 @@
+"""Layer 5 for the tabular stack: each model x task project installed, tested and trained, offline."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.integration.stack_env import project_env, run_in
+
+pytestmark = pytest.mark.integration
+
+CASES = [
+    (model, task)
+    for model in ("xgboost", "lightgbm", "sklearn")
+    for task in ("tabular-classification", "tabular-regression")
+]
+
+
+def step(python, args, cwd, label, timings):
+    started = time.perf_counter()
+    result = run_in(python, args, cwd)
+    timings[label] = round(time.perf_counter() - started, 1)
+    assert result.returncode == 0, (
+        f"{label} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
+    return result
+
+
+@pytest.mark.parametrize(("model", "task"), CASES, ids=[f"{m}-{t}" for m, t in CASES])
+def test_generated_project_installs_tests_trains_and_predicts(
+    render_project, tmp_path, model, task
+):
+    name = f"tab_{model}_{task.split('-')[1]}"
+    project = render_project(name, task=task, hardware="cpu", tabular_model=model)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    python = project_env(project, tmp_path)
+    timings["install"] = round(time.perf_counter() - started, 1)
+    assert (python.parent / f"{name.replace('_', '-')}-train").exists(), "console script installed"
+
+    step(python, ["-m", "pytest", "-q", "-p", "no:cacheprovider"], project, "own tests", timings)
+    step(
+        python, ["-m", f"{name}.train", "--config", "configs/train.yaml"], project, "train", timings
+    )
+    out = project / "artifacts"
+    metrics = json.loads((out / "metrics.json").read_text())
+    plots = (
+        ["confusion_matrix.png", "roc_curve.png"] if "classification" in task else ["residuals.png"]
+    )
+    for png in [*plots, "feature_importance.png"]:
+        assert (out / png).stat().st_size > 1000, png
+    if "classification" in task:
+        assert metrics["holdout"]["roc_auc"] >= 0.95
+    else:
+        assert metrics["holdout"]["r2"] >= 0.3
+    step(
+        python,
+        [
+            "-m",
+            f"{name}.predict",
+            "--model",
+            str(out / "model.joblib"),
+            "--input",
+            "data/sample.csv",
+            "--output",
+            str(out / "predictions.csv"),
+        ],
+        project,
+        "predict",
+        timings,
+    )
+    assert (out / "predictions.csv").read_text().count("\n") == 1 + metrics["rows"][
+        "train"
+    ] + metrics["rows"]["test"]
+    print(f"\n{name}: {timings}")

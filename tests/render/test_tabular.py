@@ -1,0 +1,91 @@
+"""Layer 3 for the tabular stack: every choice value renders the exact file set it should."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+import yaml
+
+COMMON = [
+    ".copier-answers.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "LICENSE",
+    "Makefile",
+    "README.md",
+    "conftest.py",
+    "configs/train.yaml",
+    "data/.gitkeep",
+    "pyproject.toml",
+    "src/{pkg}/__init__.py",
+    "src/{pkg}/config.py",
+    "src/{pkg}/data.py",
+    "src/{pkg}/evaluate.py",
+    "src/{pkg}/pipeline.py",
+    "src/{pkg}/predict.py",
+    "src/{pkg}/train.py",
+    "tests/__init__.py",
+    "tests/conftest.py",
+    "tests/test_data.py",
+    "tests/test_pipeline.py",
+    "tests/test_predict.py",
+    "tests/test_train.py",
+]
+CI_FILES = {"github": [".github/workflows/ci.yml"], "gitlab": [".gitlab-ci.yml"], "none": []}
+
+CASES = [
+    {
+        "task": "tabular-classification",
+        "hardware": "cpu",
+        "tabular_model": "xgboost",
+        "ci": "github",
+    },
+    {"task": "tabular-regression", "hardware": "cpu", "tabular_model": "lightgbm", "ci": "gitlab"},
+    {"task": "tabular-classification", "hardware": "gpu", "tabular_model": "sklearn", "ci": "none"},
+    {
+        "task": "tabular-regression",
+        "hardware": "multi-gpu",
+        "tabular_model": "xgboost",
+        "ci": "github",
+    },
+    {
+        "task": "tabular-classification",
+        "hardware": "tpu",
+        "tabular_model": "lightgbm",
+        "ci": "github",
+    },
+]
+
+
+def file_set(project):
+    return sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(c.values()))
+def test_exact_file_set_and_answers_reach_the_files(render_project, case):
+    project = render_project("tab_proj", **case)
+    expected = sorted([f.format(pkg="tab_proj") for f in COMMON] + CI_FILES[case["ci"]])
+    assert file_set(project) == expected
+
+    config = yaml.safe_load((project / "configs/train.yaml").read_text())
+    task = "classification" if case["task"] == "tabular-classification" else "regression"
+    assert config["task"] == task
+    assert config["model"]["name"] == case["tabular_model"]
+    deps = " ".join(
+        tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    )
+    gpu = case["hardware"] in ("gpu", "multi-gpu")
+    if case["tabular_model"] == "xgboost":
+        # The CPU-only wheel saves ~0.5 GB where no GPU is used.
+        assert ("xgboost-cpu" in deps) == (not gpu)
+        assert (config["model"]["params"].get("device") == "cuda") == gpu
+        assert config["model"]["params"]["tree_method"] == "hist"
+    else:
+        assert "xgboost" not in deps
+    assert ("lightgbm" in deps) == (case["tabular_model"] == "lightgbm")
+    if case["tabular_model"] == "sklearn":
+        assert config["model"]["params"] == {"estimator": "linear"}
+    readme = (project / "README.md").read_text()
+    assert ("confusion_matrix.png" in readme) == (task == "classification")
+    assert ("residuals.png" in readme) == (task == "regression")

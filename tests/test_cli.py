@@ -1,0 +1,214 @@
+"""Layer 2: every command, error path and exit code, through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from mlscaffold import __version__, rules
+from mlscaffold.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def snapshot(path):
+    return {p: p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"mlscaffold {__version__}"
+
+
+def test_help_lists_the_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("new", "recommend", "stacks"):
+        assert command in result.output
+
+
+def test_recommend_json_for_text_on_gpu():
+    result = invoke("recommend", "--task", "text-classification", "--hardware", "gpu", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["stack"] == "hf-finetune"
+    assert data["reasons"] and len(data["alternatives"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("task", "hardware", "stack"),
+    [
+        ("text-classification", "gpu", "hf-finetune"),
+        ("image-classification", "mobile", "tf-tflite"),
+        ("custom", "gpu", "torch-lightning"),
+        ("tabular-regression", "cpu", "tabular"),
+    ],
+)
+def test_recommend_names_every_stack(task, hardware, stack):
+    result = invoke("recommend", "--task", task, "--hardware", hardware, "--json")
+    assert json.loads(result.output)["stack"] == stack
+
+
+def test_recommend_table_shows_reasons_and_runners_up():
+    result = invoke("recommend", "--task", "text-classification", "--hardware", "mobile")
+    assert result.exit_code == 0
+    assert "Recommended stack: tf-tflite" in result.output
+    assert "deployment rule wins" in result.output
+    for stack in rules.stacks():
+        assert stack in result.output
+
+
+def test_recommend_refusal_is_one_line_exit_2():
+    result = runner.invoke(
+        app, ["recommend", "--task", "tabular-classification", "--hardware", "mobile"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+def test_recommend_unknown_value_exit_2():
+    result = runner.invoke(app, ["recommend", "--hardware", "quantum"])
+    assert result.exit_code == 2 and "choose one of" in result.stderr
+
+
+def test_stacks_json_lists_all_four():
+    result = invoke("stacks", "--json")
+    data = json.loads(result.output)
+    assert [s["stack"] for s in data] == list(rules.stacks())
+    assert all(s["tasks"] and s["hardware"] and s["generates"] for s in data)
+    assert next(s for s in data if s["stack"] == "tabular")["available"]
+
+
+def test_stacks_table():
+    result = invoke("stacks")
+    assert result.exit_code == 0 and "tabular" in result.output
+
+
+def test_new_with_defaults_generates_the_tabular_project(tmp_path):
+    dest = tmp_path / "demo"
+    result = invoke("new", str(dest), "--defaults")
+    assert result.exit_code == 0, result.output
+    assert "Stack: tabular" in result.output and "make test" in result.output
+    answers = (dest / ".copier-answers.yml").read_text()
+    assert "stack: tabular" in answers and "tabular_model: xgboost" in answers
+    assert (dest / "src" / "demo" / "train.py").is_file()
+
+
+def test_new_dry_run_lists_files_and_writes_nothing(tmp_path):
+    dest = tmp_path / "demo"
+    result = invoke("new", str(dest), "-y", "--dry-run")
+    assert result.exit_code == 0
+    assert "pyproject.toml" in result.output and "src/demo/train.py" in result.output
+    assert not dest.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_new_data_sets_answers(tmp_path):
+    dest = tmp_path / "demo"
+    result = invoke(
+        "new",
+        str(dest),
+        "-y",
+        "--data",
+        "license=Apache-2.0",
+        "--data",
+        "tabular_model=lightgbm",
+        "--data",
+        "ci=gitlab",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Apache License" in (dest / "LICENSE").read_text()
+    assert "lightgbm" in (dest / "pyproject.toml").read_text()
+    assert (dest / ".gitlab-ci.yml").is_file() and not (dest / ".github").exists()
+
+
+def test_new_stack_override_warns(tmp_path):
+    result = runner.invoke(
+        app,
+        [
+            "new",
+            str(tmp_path / "demo"),
+            "-y",
+            "--task",
+            "tabular-regression",
+            "--goal",
+            "research",
+            "--dry-run",
+        ],
+    )
+    assert result.exit_code == 0  # the rules pick tabular for tables, even for research
+    result = runner.invoke(
+        app,
+        [
+            "new",
+            str(tmp_path / "demo"),
+            "-y",
+            "--task",
+            "image-classification",
+            "--hardware",
+            "tpu",
+            "--stack",
+            "tabular",
+            "--dry-run",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "tabular does not generate image-classification" in result.stderr
+
+
+BAD_NEW = [
+    (["--task", "poetry"], "unknown task"),
+    (["--hardware", "quantum"], "unknown hardware"),
+    (["--stack", "keras"], "unknown stack"),
+    (["--data", "licence=MIT"], "did you mean 'license'"),
+    (["--data", "license=GPL"], "invalid value 'GPL' for license"),
+    (["--data", "noequals"], "KEY=VALUE"),
+    (["--data", "package_name=json"], "shadow"),
+    (["--data", "package_name=class"], "keyword"),
+    (["--data", "project_name=../evil"], "invalid project name"),
+    (["--task", "tabular-classification", "--hardware", "mobile"], "deployment rule"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_NEW, ids=[m for _, m in BAD_NEW])
+def test_new_bad_input_is_exit_2_and_writes_nothing(tmp_path, args, message):
+    result = runner.invoke(app, ["new", str(tmp_path / "demo"), "-y", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1, "one line, no traceback"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_new_refuses_a_non_empty_directory_and_leaves_it_alone(tmp_path):
+    dest = tmp_path / "mine"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("my work")
+    before = snapshot(dest)
+    result = runner.invoke(app, ["new", str(dest), "-y"])
+    assert result.exit_code == 2 and "not empty" in result.stderr
+    assert snapshot(dest) == before
+
+
+def test_new_into_an_empty_directory_works(tmp_path):
+    dest = tmp_path / "empty"
+    dest.mkdir()
+    assert runner.invoke(app, ["new", str(dest), "-y"]).exit_code == 0
+    assert (dest / "pyproject.toml").is_file()
+
+
+def test_console_script_errors_are_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "mlscaffold", "new", str(tmp_path / "demo"), "-y", "--task", "nope"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: unknown task") and "Traceback" not in result.stderr

@@ -1,0 +1,108 @@
+"""Layer 1: the rules, over the whole answer grid."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from mlscaffold import rules, scaffold
+
+GRID = rules.answer_grid()
+
+
+def test_grid_has_every_combination():
+    values = rules.answer_values()
+    expected = 1
+    for key in rules.ANSWER_KEYS:
+        expected *= len(values[key])
+    assert len(GRID) == expected == 252
+
+
+@pytest.mark.parametrize("answers", GRID, ids=lambda a: "/".join(a.values()))
+def test_every_cell_maps_to_a_stack_that_serves_it_or_is_refused(answers):
+    try:
+        rec = rules.recommend(**answers)
+    except rules.RefusedError as exc:
+        message = str(exc)
+        assert answers["hardware"] in message and "Choose" in message
+        return
+    assert rec.stack in rules.stacks()
+    assert rules.stack_gap(rec.stack, answers) is None, (
+        "the rules chose a stack whose template cannot serve the task"
+    )
+    assert rec.reasons and all(r.strip() for r in rec.reasons)
+    assert "{" not in " ".join(rec.reasons), "unfilled placeholder in a reason"
+    assert sorted(a.stack for a in rec.alternatives) == sorted(set(rules.stacks()) - {rec.stack})
+    assert all(a.why_not.strip() and "{" not in a.why_not for a in rec.alternatives)
+
+
+def test_every_stack_is_reachable_and_templated():
+    chosen = set()
+    for answers in GRID:
+        with contextlib.suppress(rules.RefusedError):
+            chosen.add(rules.recommend(**answers).stack)
+    assert chosen == set(rules.stacks())
+    assert scaffold.built_stacks() <= set(rules.stacks())
+
+
+@pytest.mark.parametrize(
+    ("answers", "stack"),
+    [
+        ({"task": "text-classification", "hardware": "gpu"}, "hf-finetune"),
+        ({"task": "token-classification", "hardware": "multi-gpu"}, "hf-finetune"),
+        ({"task": "text-classification", "hardware": "tpu"}, "hf-finetune"),
+        ({"task": "image-classification", "hardware": "mobile"}, "tf-tflite"),
+        ({"task": "image-classification", "hardware": "browser"}, "tf-tflite"),
+        ({"task": "custom", "hardware": "edge"}, "tf-tflite"),
+        ({"task": "image-classification", "hardware": "tpu", "goal": "production"}, "tf-tflite"),
+        ({"task": "custom", "hardware": "gpu", "goal": "research"}, "torch-lightning"),
+        ({"task": "image-classification", "hardware": "multi-gpu"}, "torch-lightning"),
+        ({"task": "tabular-classification", "hardware": "cpu"}, "tabular"),
+        ({"task": "tabular-regression", "hardware": "gpu"}, "tabular"),
+    ],
+)
+def test_rules_md_examples(answers, stack):
+    assert rules.recommend(**answers).stack == stack
+
+
+def test_text_on_a_phone_says_the_deployment_rule_won():
+    rec = rules.recommend(task="text-classification", hardware="mobile")
+    assert rec.stack == "tf-tflite"
+    assert rec.conflict and "deployment rule wins" in rec.conflict
+    hf = next(a for a in rec.alternatives if a.stack == "hf-finetune")
+    assert "TFLite" in hf.why_not
+
+
+def test_research_on_tpu_says_the_hardware_rule_won():
+    rec = rules.recommend(task="image-classification", hardware="tpu", goal="research")
+    assert rec.stack == "tf-tflite"
+    assert "hardware rule" in rec.conflict
+
+
+@pytest.mark.parametrize("hardware", ["mobile", "edge", "browser"])
+def test_tabular_on_a_device_is_refused_with_a_way_out(hardware):
+    with pytest.raises(rules.RefusedError, match="--hardware cpu"):
+        rules.recommend(task="tabular-classification", hardware=hardware)
+
+
+def test_prototype_vision_names_the_conflict():
+    rec = rules.recommend(task="image-classification", hardware="cpu", goal="prototype")
+    assert rec.stack == "torch-lightning" and "prototype" in rec.conflict
+
+
+@pytest.mark.parametrize(("data_size", "model"), [("small", "xgboost"), ("large", "lightgbm")])
+def test_tabular_model_follows_data_size(data_size, model):
+    rec = rules.recommend(task="tabular-classification", data_size=data_size)
+    assert rec.options == {"tabular_model": model}
+
+
+def test_json_has_exactly_the_documented_keys():
+    data = rules.recommend(task="text-classification", hardware="gpu").to_json()
+    assert list(data) == ["stack", "options", "reasons", "alternatives"]
+    assert all(set(a) == {"stack", "why_not"} for a in data["alternatives"])
+
+
+def test_unknown_value_names_the_valid_ones():
+    with pytest.raises(rules.UnknownValueError, match="choose one of: cpu, gpu"):
+        rules.recommend(hardware="quantum")
