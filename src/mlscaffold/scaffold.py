@@ -95,12 +95,15 @@ def questions(root: Path) -> dict[str, dict[str, Any]]:
 def _copier_error(exc: Exception) -> MlscaffoldError:
     """Copier's exceptions as one-line mlscaffold errors (bad input is exit 2)."""
     from copier import errors
+    from jinja2 import TemplateError
 
     message = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, errors.UnsafeTemplateError):
         return UsageError(f"{message}; pass --trust only if you trust this template")
     if isinstance(exc, (ValueError, errors.UserMessageError)):
         return UsageError(message)
+    if isinstance(exc, TemplateError):
+        return MlscaffoldError(f"the template failed to render: {message}")
     return MlscaffoldError(message)
 
 
@@ -121,6 +124,7 @@ def render(
     """
     import copier  # imported here: only rendering commands pay for it
     from copier import errors as copier_errors
+    from jinja2 import TemplateError
 
     dest = dest.absolute()
     check_destination(dest)
@@ -144,7 +148,7 @@ def render(
                     quiet=True,
                     vcs_ref=vcs_ref,
                 )
-            except (copier_errors.CopierError, ValueError) as exc:
+            except (copier_errors.CopierError, ValueError, TemplateError, OSError) as exc:
                 raise _copier_error(exc) from exc
         files = sorted(p.relative_to(project) for p in project.rglob("*") if p.is_file())
         if dest.is_dir():
