@@ -212,3 +212,41 @@ def test_console_script_errors_are_one_line(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.startswith("error: unknown task") and "Traceback" not in result.stderr
+
+
+def test_new_records_an_updatable_origin(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLSCAFFOLD_TEMPLATE_URL", "https://git.example.org/ml/mlscaffold.git")
+    dest = tmp_path / "demo"
+    assert invoke("new", str(dest), "-y").exit_code == 0
+    answers = (dest / ".copier-answers.yml").read_text()
+    assert "_src_path: https://git.example.org/ml/mlscaffold.git" in answers
+    assert f"_commit: v{__version__}" in answers
+
+
+def test_new_applies_org_defaults_and_locks(tmp_path, monkeypatch):
+    config = tmp_path / "org.yml"
+    config.write_text(
+        "defaults:\n  author_name: Acme ML\n  organization: Acme Corp\n"
+        "  package_index: https://pypi.acme.test/simple\nlocked:\n  license: proprietary\n"
+    )
+    monkeypatch.setenv("MLSCAFFOLD_CONFIG", str(config))
+    work = tmp_path / "work"
+    dest = work / "demo"
+    assert invoke("new", str(dest), "-y").exit_code == 0
+    assert "Acme Corp. All rights reserved" in (dest / "LICENSE").read_text()
+    assert (
+        'PIP_INDEX_URL: "https://pypi.acme.test/simple"'
+        in (dest / ".github/workflows/ci.yml").read_text()
+    )
+    result = runner.invoke(app, ["new", str(work / "other"), "-y", "--data", "license=MIT"])
+    assert result.exit_code == 2 and "license" in result.stderr
+    assert not (work / "other").exists()
+
+
+def test_new_refuses_a_malformed_org_config(tmp_path, monkeypatch):
+    config = tmp_path / "org.yml"
+    config.write_text("defaults: [not, a, mapping\n")
+    monkeypatch.setenv("MLSCAFFOLD_CONFIG", str(config))
+    result = runner.invoke(app, ["new", str(tmp_path / "demo"), "-y"])
+    assert result.exit_code == 2 and str(config) in result.stderr
+    assert not (tmp_path / "demo").exists()

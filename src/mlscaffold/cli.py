@@ -176,14 +176,19 @@ def new(
     ] = False,
 ) -> None:
     """Generate a project: pick the stack by the rules, then render its template."""
-    from mlscaffold import generate, rules
+    from mlscaffold import generate, rules, sources
 
-    answers = parse_data(data or [])
     interactive = not defaults and sys.stdin.isatty()
     given = {"task": task, "hardware": hardware, "goal": goal, "data_size": data_size}
+    org = sources.load_org_config()
+    # Org defaults < --data and flags < answers the org locks (a contradiction is exit 2).
+    sources.merge_answers(org, {k: v for k, v in given.items() if v is not None})
+    answers = sources.merge_answers(org, parse_data(data or []))
     for key, value in given.items():
         if value is None and key in answers:
             given[key] = answers[key]
+    source = sources.plan_template(template, vcs_ref, org)
+    template, vcs_ref = source.render_from, source.vcs_ref
     if interactive:
         values, fallback = rules.answer_values(), rules.defaults()
         for key in rules.ANSWER_KEYS:
@@ -208,6 +213,10 @@ def new(
     files = generate.run(
         plan, template=template, vcs_ref=vcs_ref, ask=interactive, dry_run=dry_run, trust=trust
     )
+    if source.record and not dry_run:
+        # Rendered from the bundled copy: record the canonical source and release tag, so
+        # `copier update` / `mlscaffold update` can reach the template later.
+        sources.record_origin(plan.dest, *source.record)
     from mlscaffold.display import show_done
 
     show_done(plan, files, dry_run=dry_run)

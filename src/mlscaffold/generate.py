@@ -50,8 +50,9 @@ def plan(
     """Validate the request and decide every answer; raises UsageError, writes nothing."""
     data = dict(data or {})
     scaffold.check_destination(dest)
-    if template is None:
-        _check_data(data, scaffold.questions(scaffold.bundled_template()))
+    local = scaffold.bundled_template() if template is None else Path(template)
+    if (local / "copier.yml").is_file():  # a remote template is checked by Copier itself
+        _check_data(data, scaffold.questions(local))
     project_name = data.get("project_name") or dest.name
     names.check_project_name(project_name)
     package_name = data.get("package_name") or names.package_from_project(project_name)
