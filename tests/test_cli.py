@@ -250,3 +250,16 @@ def test_new_refuses_a_malformed_org_config(tmp_path, monkeypatch):
     result = runner.invoke(app, ["new", str(tmp_path / "demo"), "-y"])
     assert result.exit_code == 2 and str(config) in result.stderr
     assert not (tmp_path / "demo").exists()
+
+
+def test_interactive_menus_pick_answers_and_accept_the_recommendation(tmp_path, monkeypatch):
+    monkeypatch.setattr("mlscaffold.cli.stdin_is_terminal", lambda: True)
+    # task 1 (text-classification), hardware by name, goal and size by Enter, a typo, then Enter
+    result = runner.invoke(
+        app, ["new", str(tmp_path / "demo"), "--dry-run"], input="1\ngpu\n\n\nnope\n\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Stack: hf-finetune" in result.output
+    assert "please type 1-4" in result.output
+    assert "src/demo/train.py" in result.output
+    assert not (tmp_path / "demo").exists()

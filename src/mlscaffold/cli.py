@@ -139,12 +139,23 @@ def parse_data(pairs: list[str]) -> dict[str, str]:
     return data
 
 
-def _ask(name: str, values: list[str], default: str) -> str:
-    import click
+def stdin_is_terminal() -> bool:
+    """Ask questions only on a terminal: pipes and CI never wait for input."""
+    return sys.stdin.isatty()
 
-    return typer.prompt(
-        f"{name.replace('_', ' ')}", default=default, type=click.Choice(values), show_choices=True
-    )
+
+def _ask(name: str, values: list[str], default: str) -> str:
+    """A numbered menu: type the number or the value; Enter keeps the default."""
+    typer.echo(f"{name.replace('_', ' ')}:")
+    for number, value in enumerate(values, 1):
+        typer.echo(f"  {number}) {value}")
+    while True:
+        reply = typer.prompt("choose", default=str(values.index(default) + 1)).strip()
+        if reply.isdigit() and 1 <= int(reply) <= len(values):
+            return values[int(reply) - 1]
+        if reply in values:
+            return reply
+        typer.echo(f"  please type 1-{len(values)} or one of the names above")
 
 
 @app.command()
@@ -178,7 +189,7 @@ def new(
     """Generate a project: pick the stack by the rules, then render its template."""
     from mlscaffold import generate, rules, sources
 
-    interactive = not defaults and sys.stdin.isatty()
+    interactive = not defaults and stdin_is_terminal()
     given = {"task": task, "hardware": hardware, "goal": goal, "data_size": data_size}
     org = sources.load_org_config()
     # Org defaults < --data and flags < answers the org locks (a contradiction is exit 2).
@@ -199,14 +210,7 @@ def new(
 
     show_plan(plan)
     if interactive and stack is None and template is None:
-        import click
-
-        chosen = typer.prompt(
-            "stack",
-            default=plan.stack,
-            type=click.Choice(list(rules.stacks())),
-            show_choices=True,
-        )
+        chosen = _ask("stack (Enter accepts the recommendation)", list(rules.stacks()), plan.stack)
         if chosen != plan.stack:
             plan = generate.plan(path, given, stack=chosen, data=answers, template=template)
             show_plan(plan)
