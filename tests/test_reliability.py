@@ -120,3 +120,36 @@ def test_any_name_gives_a_valid_project_or_exit_2_with_nothing_written(
         assert result.exit_code == 2, result.output
         assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
         assert tree(work) == []
+
+
+def test_existing_keep_adds_missing_files_and_leaves_the_users_alone(tmp_path):
+    dest = tmp_path / "mine"
+    dest.mkdir()
+    (dest / "README.md").write_text("my readme")
+    (dest / "notes.txt").write_text("my notes")
+    result = runner.invoke(app, ["new", str(dest), "-y", "--existing", "keep"])
+    assert result.exit_code == 0, result.output
+    assert (dest / "README.md").read_text() == "my readme"
+    assert (dest / "notes.txt").read_text() == "my notes"
+    assert (dest / "pyproject.toml").is_file()
+
+
+def test_existing_overwrite_replaces_template_files_but_deletes_nothing(tmp_path):
+    dest = tmp_path / "mine"
+    dest.mkdir()
+    (dest / "README.md").write_text("my readme")
+    (dest / "notes.txt").write_text("my notes")
+    result = runner.invoke(app, ["new", str(dest), "-y", "--existing", "overwrite"])
+    assert result.exit_code == 0, result.output
+    assert (dest / "README.md").read_text() != "my readme"
+    assert (dest / "notes.txt").read_text() == "my notes"
+
+
+def test_failure_removes_parent_directories_it_created(tmp_path, monkeypatch):
+    def failing(*args, **kwargs):
+        raise copier.errors.CopierError("boom")
+
+    monkeypatch.setattr(copier, "run_copy", failing)
+    result = runner.invoke(app, ["new", str(tmp_path / "a" / "b" / "demo"), "-y"])
+    assert result.exit_code == 1 and "boom" in result.stderr
+    assert tree(tmp_path) == []

@@ -185,10 +185,20 @@ def new(
     trust: Annotated[
         bool, typer.Option("--trust", help="Allow the template's tasks, migrations, extensions.")
     ] = False,
+    existing: Annotated[
+        str,
+        typer.Option(
+            "--existing",
+            help="A non-empty PATH: refuse (default), keep (add only missing files), "
+            "overwrite (replace the template's files). Other files are never touched.",
+        ),
+    ] = "refuse",
 ) -> None:
     """Generate a project: pick the stack by the rules, then render its template."""
-    from mlscaffold import generate, rules, sources
+    from mlscaffold import generate, rules, scaffold, sources
 
+    if existing not in scaffold.EXISTING:
+        raise UsageError(f"--existing must be one of: {', '.join(scaffold.EXISTING)}")
     interactive = not defaults and stdin_is_terminal()
     given = {"task": task, "hardware": hardware, "goal": goal, "data_size": data_size}
     org = sources.load_org_config()
@@ -205,17 +215,27 @@ def new(
         for key in rules.ANSWER_KEYS:
             if given[key] is None:
                 given[key] = _ask(key, values[key], fallback[key])
-    plan = generate.plan(path, given, stack=stack, data=answers, template=template)
+    plan = generate.plan(
+        path, given, stack=stack, data=answers, template=template, existing=existing
+    )
     from mlscaffold.display import show_plan
 
     show_plan(plan)
     if interactive and stack is None and template is None:
         chosen = _ask("stack (Enter accepts the recommendation)", list(rules.stacks()), plan.stack)
         if chosen != plan.stack:
-            plan = generate.plan(path, given, stack=chosen, data=answers, template=template)
+            plan = generate.plan(
+                path, given, stack=chosen, data=answers, template=template, existing=existing
+            )
             show_plan(plan)
     files = generate.run(
-        plan, template=template, vcs_ref=vcs_ref, ask=interactive, dry_run=dry_run, trust=trust
+        plan,
+        template=template,
+        vcs_ref=vcs_ref,
+        ask=interactive,
+        dry_run=dry_run,
+        trust=trust,
+        existing=existing,
     )
     if source.record and not dry_run:
         # Rendered from the bundled copy: record the canonical source and release tag, so

@@ -46,10 +46,11 @@ def plan(
     stack: str | None = None,
     data: dict[str, str] | None = None,
     template: str | None = None,
+    existing: str = "refuse",
 ) -> Plan:
     """Validate the request and decide every answer; raises UsageError, writes nothing."""
     data = dict(data or {})
-    scaffold.check_destination(dest)
+    scaffold.check_destination(dest, existing)
     local = scaffold.bundled_template() if template is None else Path(template)
     if (local / "copier.yml").is_file():  # a remote template is checked by Copier itself
         _check_data(data, scaffold.questions(local))
@@ -114,11 +115,18 @@ def run(
     ask: bool = False,
     dry_run: bool = False,
     trust: bool = False,
+    existing: str = "refuse",
 ) -> list[Path]:
     """Render the plan (all or nothing); with dry_run, render to a temp dir and discard it."""
     if not dry_run:
         return scaffold.render(
-            plan.dest, plan.data, template=template, vcs_ref=vcs_ref, defaults=not ask, trust=trust
+            plan.dest,
+            plan.data,
+            template=template,
+            vcs_ref=vcs_ref,
+            defaults=not ask,
+            trust=trust,
+            existing=existing,
         )
     scratch = Path(tempfile.mkdtemp(prefix="mlscaffold-dry-run-"))
     try:

@@ -50,12 +50,44 @@ def plain_template(src: Path) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def check_destination(dest: Path) -> None:
-    """Refuse anything but a new or empty directory: the user's files are never touched."""
+EXISTING = ("refuse", "keep", "overwrite")
+
+
+def check_destination(dest: Path, existing: str = "refuse") -> None:
+    """Refuse anything but a new or empty directory unless told how to treat existing files."""
     if dest.exists() and not dest.is_dir():
         raise UsageError(f"{dest} exists and is not a directory; choose a new path")
-    if dest.is_dir() and any(dest.iterdir()):
-        raise UsageError(f"{dest} exists and is not empty; choose a new directory")
+    if existing == "refuse" and dest.is_dir() and any(dest.iterdir()):
+        raise UsageError(
+            f"{dest} exists and is not empty; choose a new directory, or pass --existing keep "
+            "(add missing files, keep yours) or --existing overwrite"
+        )
+
+
+def _missing_ancestor(path: Path) -> Path | None:
+    """The topmost directory of `path` that does not exist yet (to remove on failure)."""
+    top = None
+    for parent in [path, *path.parents]:
+        if parent.exists():
+            break
+        top = parent
+    return top
+
+
+def _merge_into(project: Path, dest: Path, existing: str) -> list[Path]:
+    """Copy a rendered project into an existing directory; never deletes the user's files."""
+    written = []
+    for source in sorted(project.rglob("*")):
+        if not source.is_file():
+            continue
+        rel = source.relative_to(project)
+        target = dest / rel
+        if target.exists() and existing == "keep":
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        written.append(rel)
+    return written
 
 
 def built_stacks(root: Path | None = None) -> set[str]:
@@ -115,21 +147,25 @@ def render(
     vcs_ref: str | None = None,
     defaults: bool = True,
     trust: bool = False,
+    existing: str = "refuse",
 ) -> list[Path]:
-    """Render the template into `dest` (which must not exist or be empty), all or nothing.
+    """Render the template into `dest`, all or nothing; returns the files written.
 
     The project is rendered into a temporary directory beside `dest` and renamed into place
-    only when complete, so a failure or Ctrl-C leaves nothing behind. Returns the files written,
-    relative to `dest`.
+    only when complete, so a failure or Ctrl-C leaves nothing behind. Into a non-empty
+    directory only with `existing` = "keep" (add missing files) or "overwrite" (replace the
+    template's files); the user's other files are never touched.
     """
     import copier  # imported here: only rendering commands pay for it
     from copier import errors as copier_errors
     from jinja2 import TemplateError
 
     dest = dest.absolute()
-    check_destination(dest)
+    check_destination(dest, existing)
+    created = _missing_ancestor(dest.parent)
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlscaffold-", dir=dest.parent))
+    done = False
     try:
         project = staging / dest.name
         with contextlib.ExitStack() as stack:
@@ -150,10 +186,16 @@ def render(
                 )
             except (copier_errors.CopierError, ValueError, TemplateError, OSError) as exc:
                 raise _copier_error(exc) from exc
-        files = sorted(p.relative_to(project) for p in project.rglob("*") if p.is_file())
-        if dest.is_dir():
-            dest.rmdir()  # empty (checked above); rename needs it gone
-        os.rename(project, dest)
+        if dest.is_dir() and any(dest.iterdir()):
+            files = _merge_into(project, dest, existing)
+        else:
+            files = sorted(p.relative_to(project) for p in project.rglob("*") if p.is_file())
+            if dest.is_dir():
+                dest.rmdir()  # empty: rename needs it gone
+            os.rename(project, dest)
+        done = True
         return files
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not done and created is not None:
+            shutil.rmtree(created, ignore_errors=True)

@@ -1,0 +1,94 @@
+"""Layer 5 for the tf-tflite stack: generated projects installed, tested and trained, offline."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.integration.stack_env import project_env, run_in
+
+pytestmark = pytest.mark.integration
+
+VARIANTS = ("float32", "float16", "dynamic_range", "int8")
+# (project name, task, hardware): the device targets, TPU, and text on a phone.
+CASES = [
+    ("tft_img_mobile", "image-classification", "mobile"),
+    ("tft_img_browser", "image-classification", "browser"),
+    ("tft_custom_tpu", "custom", "tpu"),
+    ("tft_txt_mobile", "text-classification", "mobile"),
+]
+
+
+def step(python, args, cwd, label, timings):
+    started = time.perf_counter()
+    result = run_in(python, args, cwd)
+    timings[label] = round(time.perf_counter() - started, 1)
+    assert result.returncode == 0, (
+        f"{label} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
+    return result
+
+
+@pytest.mark.parametrize(("name", "task", "hardware"), CASES, ids=[c[0] for c in CASES])
+def test_generated_project_tests_trains_and_exports(render_project, tmp_path, name, task, hardware):
+    project = render_project(name, stack="tf-tflite", task=task, hardware=hardware)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    python = project_env(project, tmp_path)
+    timings["install"] = round(time.perf_counter() - started, 1)
+    assert (python.parent / f"{name.replace('_', '-')}-train").exists(), "console script installed"
+
+    tests = step(
+        python,
+        ["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"],
+        project,
+        "own tests",
+        timings,
+    )
+    assert "failed" not in tests.stdout.splitlines()[-1]
+    if hardware == "browser":
+        # tensorflowjs is not in the main environment: its test must skip, and say why
+        assert "SKIPPED" in tests.stdout and "tensorflowjs" in tests.stdout, tests.stdout[-3000:]
+
+    # 3 epochs are enough for the image sample; the text model trains its default 20 in seconds
+    epochs = [] if task == "text-classification" else ["--epochs", "3"]
+    step(
+        python,
+        ["-m", f"{name}.train", "--config", "configs/train.yaml", *epochs],
+        project,
+        "train+export",
+        timings,
+    )
+    out = project / "artifacts"
+    for variant in VARIANTS:
+        assert (out / "tflite" / f"model_{variant}.tflite").stat().st_size > 1000, variant
+    assert (out / "training_curves.png").stat().st_size > 1000
+    assert (out / "saved_model" / "saved_model.pb").is_file()
+    assert (out / "report.md").read_text().count("\n| ") == 1 + len(VARIANTS)
+    report = json.loads((out / "report.json").read_text())
+    sizes = {row["variant"]: row["size_bytes"] for row in report["variants"]}
+    assert sizes["int8"] <= 0.35 * sizes["float32"]
+    assert report["keras_accuracy"] >= 0.8, report
+    extra = ["vocab.txt"] if task == "text-classification" else []
+    for name_ in ["labels.txt", "metadata.json", *extra]:
+        assert (out / "tflite" / name_).is_file(), name_
+
+    probe = (
+        ["--text", "the striker scored in the final"]
+        if task == "text-classification"
+        else ["data/sample/3/0003.png"]
+    )
+    predicted = step(
+        python,
+        ["-m", f"{name}.predict", str(out / "tflite" / "model_int8.tflite"), *probe],
+        project,
+        "predict (LiteRT)",
+        timings,
+    )
+    assert predicted.stdout.strip()
+    rows = {r["variant"]: (r["size_bytes"], round(r["accuracy"], 4)) for r in report["variants"]}
+    print(
+        f"\n{name}: {timings}; keras accuracy {report['keras_accuracy']:.4f}; (size, accuracy) {rows}"
+    )

@@ -1,0 +1,234 @@
+"""Layer 3 for the tf-tflite stack: every choice value renders, with the exact file set."""
+
+from __future__ import annotations
+
+import compileall
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#")
+
+COMMON = [
+    ".copier-answers.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "LICENSE",
+    "Makefile",
+    "README.md",
+    "configs/train.yaml",
+    "conftest.py",
+    "pyproject.toml",
+    "src/{pkg}/__init__.py",
+    "src/{pkg}/config.py",
+    "src/{pkg}/data.py",
+    "src/{pkg}/distribute.py",
+    "src/{pkg}/export.py",
+    "src/{pkg}/model.py",
+    "src/{pkg}/predict.py",
+    "src/{pkg}/train.py",
+    "tests/conftest.py",
+    "tests/test_data.py",
+    "tests/test_model.py",
+    "tests/test_train_export.py",
+]
+GITHUB = [".github/workflows/ci.yml"]
+GITLAB = [".gitlab-ci.yml"]
+TEXT = ["src/{pkg}/text_encoding.py"]
+BROWSER = ["requirements-tfjs.txt", "src/{pkg}/export_tfjs.py", "tests/test_tfjs.py"]
+
+# name -> (answers, extra files beyond COMMON). Together they cover every task, every
+# hardware value, both architectures, and the three CI choices.
+CASES: dict[str, tuple[dict[str, str], list[str]]] = {
+    "img_mobile": ({"task": "image-classification", "hardware": "mobile"}, GITHUB),
+    "img_edge_mnv3": (
+        {
+            "task": "image-classification",
+            "hardware": "edge",
+            "architecture": "mobilenet_v3_small",
+            "ci": "gitlab",
+        },
+        GITLAB,
+    ),
+    "img_browser": (
+        {"task": "image-classification", "hardware": "browser", "ci": "none"},
+        BROWSER,
+    ),
+    "img_cpu": ({"task": "image-classification", "hardware": "cpu"}, GITHUB),
+    "img_gpu": ({"task": "image-classification", "hardware": "gpu", "ci": "none"}, []),
+    "txt_mobile": ({"task": "text-classification", "hardware": "mobile"}, GITHUB + TEXT),
+    "txt_edge": (
+        {"task": "text-classification", "hardware": "edge", "ci": "gitlab"},
+        GITLAB + TEXT,
+    ),
+    "txt_browser": (
+        {"task": "text-classification", "hardware": "browser"},
+        GITHUB + TEXT + BROWSER,
+    ),
+    "custom_tpu": ({"task": "custom", "hardware": "tpu"}, GITHUB),
+    "custom_multigpu": ({"task": "custom", "hardware": "multi-gpu", "ci": "none"}, []),
+}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> dict[str, Path]:
+    from mlscaffold import scaffold
+
+    root = tmp_path_factory.mktemp("tf_tflite")
+    projects = {}
+    for name, (answers, _) in CASES.items():
+        scaffold.render(root / name, {"project_name": name, "stack": "tf-tflite", **answers})
+        projects[name] = root / name
+    return projects
+
+
+def names(project: Path) -> list[str]:
+    return sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
+
+
+def read(project: Path, relative: str) -> str:
+    return (project / relative.format(pkg=project.name)).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_exact_file_set(rendered, name):
+    extra = CASES[name][1]
+    expected = sorted(path.format(pkg=name) for path in COMMON + extra)
+    assert names(rendered[name]) == expected
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_no_template_syntax_left(rendered, name):
+    project = rendered[name]
+    for relative in names(project):
+        text = (project / relative).read_text(encoding="utf-8")
+        assert not LEFTOVER_JINJA.search(text), f"template syntax left in {relative}"
+        assert text.endswith("\n") and not text.endswith("\n\n"), relative
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_python_compiles_and_passes_ruff(rendered, name):
+    project = rendered[name]
+    assert compileall.compile_dir(project, quiet=1, force=True, legacy=False)
+    for args in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *args], cwd=project, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_yaml_and_toml_parse(rendered, name):
+    project = rendered[name]
+    pyproject = tomllib.loads(read(project, "pyproject.toml"))
+    assert pyproject["project"]["name"] == name
+    assert pyproject["tool"]["ruff"]["line-length"] == 100
+    for relative in names(project):
+        if relative.endswith((".yml", ".yaml")):
+            yaml.safe_load(read(project, relative))
+    answers = yaml.safe_load(read(project, ".copier-answers.yml"))
+    assert answers["stack"] == "tf-tflite"
+    assert answers["task"] == CASES[name][0]["task"]
+    assert answers["hardware"] == CASES[name][0]["hardware"]
+
+
+def config(project: Path) -> dict:
+    return yaml.safe_load(read(project, "configs/train.yaml"))
+
+
+def dependencies(project: Path) -> list[str]:
+    return tomllib.loads(read(project, "pyproject.toml"))["project"]["dependencies"]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_hardware_answer_picks_tensorflow_build_and_strategy(rendered, name):
+    project = rendered[name]
+    hardware = CASES[name][0]["hardware"]
+    deps = dependencies(project)
+    assert any(d.startswith("ai-edge-litert") for d in deps)
+    cpu_only = hardware in ("cpu", "mobile", "edge", "browser")
+    assert any(d.startswith("tensorflow-cpu") for d in deps) == cpu_only
+    assert any(re.match(r"tensorflow[>=]", d) for d in deps) == (not cpu_only)
+    expected = {"tpu": "tpu", "multi-gpu": "mirrored"}.get(hardware, "default")
+    assert config(project)["distribute"]["strategy"] == expected
+    tests = read(project, "tests/test_model.py")
+    assert f'== "{expected}"' in tests
+    readme = read(project, "README.md")
+    if hardware == "tpu":
+        assert "TPUStrategy" in tests and "`TPUStrategy` on a Cloud TPU" in readme
+    if hardware == "multi-gpu":
+        assert "MirroredStrategy" in tests and "`MirroredStrategy` over every local GPU" in readme
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_deployment_target_sections(rendered, name):
+    project = rendered[name]
+    hardware = CASES[name][0]["hardware"]
+    readme = read(project, "README.md")
+    on_device = hardware in ("mobile", "edge")
+    for heading in ("### Android (Kotlin)", "### iOS (Swift)", "### Linux (Raspberry Pi"):
+        assert (heading in readme) == on_device, heading
+    assert ("## Browser (TF.js)" in readme) == (hardware == "browser")
+    if hardware == "browser":
+        assert "tf.loadGraphModel" in readme and "requirements-tfjs.txt" in readme
+        assert "tensorflowjs==" in read(project, "requirements-tfjs.txt")
+        assert "convert_tf_saved_model" in read(project, "src/{pkg}/export_tfjs.py")
+        assert "pytest.skip" in read(project, "tests/test_tfjs.py")
+        assert ".venv-tfjs/" in read(project, ".gitignore")
+    # the TFLite machinery is there whatever the target
+    export = read(project, "src/{pkg}/export.py")
+    for variant in ("float16", "dynamic_range", "int8", "representative_dataset"):
+        assert variant in export
+    assert "from ai_edge_litert.interpreter import Interpreter" in read(
+        project, "src/{pkg}/predict.py"
+    )
+    assert "tf.lite.Interpreter(" not in export
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if CASES[n][0]["task"] == "text-classification"])
+def test_text_task_gets_a_text_project(rendered, name):
+    project = rendered[name]
+    data, model = read(project, "src/{pkg}/data.py"), read(project, "src/{pkg}/model.py")
+    assert "TextVectorization" in data and "load_digits" not in data
+    assert 'dtype="int32"' in model and "Embedding" in model
+    assert "Conv2D" not in model and "MobileNetV3Small" not in model
+    assert config(project)["data"]["path"] == "data/sample_text.csv"
+    assert "vocab.txt" in read(project, "src/{pkg}/export.py")
+    assert "architecture" not in yaml.safe_load(read(project, ".copier-answers.yml"))
+    assert "Sentence classification" in read(project, "README.md")
+    assert not any(d.startswith("scikit-learn") for d in dependencies(project))
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if CASES[n][0]["task"] != "text-classification"])
+def test_image_tasks_get_the_image_machinery(rendered, name):
+    project = rendered[name]
+    answers = CASES[name][0]
+    data, model = read(project, "src/{pkg}/data.py"), read(project, "src/{pkg}/model.py")
+    assert "load_digits" in data and "prefetch(AUTOTUNE)" in data and ".cache(" in data
+    assert "TextVectorization" not in data
+    assert "MobileNetV3Small" in model and "Conv2D" in model
+    cfg = config(project)
+    if answers["task"] == "custom":
+        assert "def build_custom_model" in model and "REPLACE THIS" in model
+        assert cfg["model"]["architecture"] == "custom"
+    else:
+        assert "build_custom_model" not in model
+        architecture = answers.get("architecture", "small-cnn")
+        assert cfg["model"]["architecture"] == architecture
+        recorded = yaml.safe_load(read(project, ".copier-answers.yml"))["architecture"]
+        assert recorded == architecture
+        assert cfg["data"]["channels"] == (3 if architecture == "mobilenet_v3_small" else 1)
+
+
+def test_mobilenet_default_weights_are_imagenet_with_network_note(rendered):
+    project = rendered["img_edge_mnv3"]
+    assert config(project)["model"]["weights"] == "imagenet"
+    assert config(project)["data"]["image_size"] == [96, 96]
+    assert "needs the network" in read(project, "README.md")
+    # the generated tests never download weights
+    assert '"weights": None' in read(project, "tests/conftest.py")
