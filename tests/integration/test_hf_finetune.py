@@ -1,0 +1,90 @@
+"""Layer 5 for the hf-finetune stack: both tasks (and multi-gpu) installed, tested, trained and
+used for prediction, offline, in the cached environment."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.integration.stack_env import project_env, run_in
+
+pytestmark = pytest.mark.integration
+
+CASES = [
+    ("text-classification", "cpu"),
+    ("token-classification", "cpu"),
+    ("text-classification", "multi-gpu"),
+]
+
+
+def step(python, args, cwd, label, timings):
+    started = time.perf_counter()
+    result = run_in(python, args, cwd)
+    timings[label] = round(time.perf_counter() - started, 1)
+    assert result.returncode == 0, (
+        f"{label} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
+    return result
+
+
+@pytest.mark.parametrize(("task", "hardware"), CASES, ids=[f"{t}-{h}" for t, h in CASES])
+def test_generated_project_installs_tests_trains_and_predicts(
+    render_project, tmp_path, task, hardware
+):
+    name = f"hf_{task.split('-')[0]}_{hardware.replace('-', '')}"
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    project = render_project(name, stack="hf-finetune", task=task, hardware=hardware)
+    timings["render"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    python = project_env(project, tmp_path)
+    timings["install"] = round(time.perf_counter() - started, 1)
+    assert (python.parent / f"{name.replace('_', '-')}-train").exists(), "console script installed"
+
+    # The project's own suite: data, alignment, tiny fine-tune, pipeline reload, 2-process DDP.
+    result = step(
+        python, ["-m", "pytest", "-q", "-p", "no:cacheprovider"], project, "own tests", timings
+    )
+    assert " passed" in result.stdout and "failed" not in result.stdout
+    assert timings["own tests"] < 90 * 2, "the generated suite should stay near 90 s on 2 cores"
+
+    # The tiny preset, exactly as the README tells a new user to run it.
+    step(
+        python, ["-m", f"{name}.train", "--config", "configs/tiny.yaml"], project, "train", timings
+    )
+    out = project / "artifacts" / "tiny"
+    model_dir = out / "model"
+    for required in ("config.json", "model.safetensors", "tokenizer.json", "README.md"):
+        assert (model_dir / required).is_file(), required
+    assert (out / "training_curves.png").stat().st_size > 5000
+    metrics = json.loads((out / "metrics.json").read_text())
+    key = "eval_f1" if task == "token-classification" else "eval_accuracy"
+    assert metrics[key] > 0.6, metrics
+    assert metrics["train_samples_per_second"] > 0
+    card = (model_dir / "README.md").read_text()
+    assert f"pipeline_tag: {task}" in card and "## Evaluation" in card
+
+    ext = "jsonl" if task == "token-classification" else "csv"
+    predictions = out / "predictions.jsonl"
+    step(
+        python,
+        [
+            "-m",
+            f"{name}.predict",
+            "--model",
+            str(model_dir),
+            "--input",
+            f"data/test.{ext}",
+            "--output",
+            str(predictions),
+        ],
+        project,
+        "predict",
+        timings,
+    )
+    rows = [json.loads(line) for line in predictions.read_text().splitlines()]
+    expected = len((project / "data" / f"test.{ext}").read_text().splitlines())
+    assert len(rows) == (expected if ext == "jsonl" else expected - 1)
+    print(f"\n{name}: {timings}")

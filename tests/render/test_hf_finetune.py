@@ -1,0 +1,231 @@
+"""Layer 3 for the hf-finetune stack: every choice value renders the exact file set it should,
+the generated code is clean, and every answer reaches the files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlscaffold import scaffold
+from mlscaffold.errors import UsageError
+
+PKG = "hf_proj"
+COMMON = [
+    ".copier-answers.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "LICENSE",
+    "Makefile",
+    "README.md",
+    "conftest.py",
+    "configs/hub-dataset.yaml",
+    "configs/tiny.yaml",
+    "configs/train.yaml",
+    "pyproject.toml",
+    "src/hf_proj/__init__.py",
+    "src/hf_proj/config.py",
+    "src/hf_proj/data.py",
+    "src/hf_proj/metrics.py",
+    "src/hf_proj/modeling.py",
+    "src/hf_proj/predict.py",
+    "src/hf_proj/reporting.py",
+    "src/hf_proj/train.py",
+    "tests/conftest.py",
+    "tests/test_config.py",
+    "tests/test_data.py",
+    "tests/test_distributed.py",
+    "tests/test_train.py",
+]
+DATA = {
+    "text-classification": ["data/test.csv", "data/train.csv", "data/validation.csv"],
+    "token-classification": ["data/test.jsonl", "data/train.jsonl", "data/validation.jsonl"],
+}
+CI_FILES = {"github": [".github/workflows/ci.yml"], "gitlab": [".gitlab-ci.yml"], "none": []}
+DEFAULT_MODEL = {
+    "text-classification": "distilbert/distilbert-base-uncased",
+    "token-classification": "distilbert/distilbert-base-cased",
+}
+
+# Every task, hardware, push_to_hub and ci value at least once; base_model default and custom.
+CASES = [
+    {"task": "text-classification", "hardware": "cpu", "ci": "github"},
+    {"task": "token-classification", "hardware": "cpu", "ci": "gitlab"},
+    {
+        "task": "text-classification",
+        "hardware": "gpu",
+        "ci": "none",
+        "push_to_hub": True,
+        "base_model": "FacebookAI/roberta-base",
+    },
+    {"task": "token-classification", "hardware": "gpu", "ci": "github"},
+    {"task": "text-classification", "hardware": "multi-gpu", "ci": "github"},
+    {
+        "task": "token-classification",
+        "hardware": "multi-gpu",
+        "ci": "gitlab",
+        "push_to_hub": True,
+        "base_model": "./checkpoints/my-bert",
+    },
+    {"task": "text-classification", "hardware": "tpu", "ci": "github"},
+    {"task": "token-classification", "hardware": "tpu", "ci": "none", "push_to_hub": False},
+]
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#")
+
+
+def case_id(case: dict) -> str:
+    return "-".join(str(v).replace("/", "_") for v in case.values())
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("hf")
+    projects = {}
+    for index, case in enumerate(CASES):
+        dest = root / str(index) / PKG
+        scaffold.render(dest, {"project_name": PKG, "stack": "hf-finetune", **case})
+        projects[case_id(case)] = dest
+    return projects
+
+
+def file_set(project: Path) -> list[str]:
+    return sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
+
+
+def expected_files(case: dict) -> list[str]:
+    extra = ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
+    return sorted(COMMON + DATA[case["task"]] + CI_FILES[case["ci"]] + extra)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_exact_file_set(rendered, case):
+    assert file_set(rendered[case_id(case)]) == expected_files(case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_files_parse_and_no_template_syntax_left(rendered, case):
+    project = rendered[case_id(case)]
+    for path in project.rglob("*"):
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not LEFTOVER_JINJA.search(text), f"template syntax left in {path}"
+        if path.suffix == ".py":
+            compile(text, str(path), "exec")
+        elif path.suffix in (".yaml", ".yml"):
+            yaml.safe_load(text)
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix == ".jsonl":
+            rows = [json.loads(line) for line in text.splitlines()]
+            assert rows and all(len(r["tokens"]) == len(r["ner_tags"]) for r in rows)
+        elif path.suffix == ".csv":
+            rows = list(csv.DictReader(text.splitlines()))
+            assert rows and set(rows[0]) == {"text", "label"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_generated_python_passes_ruff(rendered, case):
+    project = rendered[case_id(case)]
+    for args in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *args], cwd=project, capture_output=True, text=True
+        )
+        assert result.returncode == 0, f"ruff {args}:\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_answers_reach_the_files(rendered, case):
+    project = rendered[case_id(case)]
+    task, hardware = case["task"], case["hardware"]
+    ner = task == "token-classification"
+    push = case.get("push_to_hub", False)
+    base_model = case.get("base_model", DEFAULT_MODEL[task])
+    src = project / "src" / PKG
+
+    train = yaml.safe_load((project / "configs/train.yaml").read_text())
+    tiny = yaml.safe_load((project / "configs/tiny.yaml").read_text())
+    hub = yaml.safe_load((project / "configs/hub-dataset.yaml").read_text())
+
+    # base_model
+    assert train["model_name_or_path"] == base_model == hub["model_name_or_path"]
+    assert json.dumps(base_model) in (src / "config.py").read_text()
+    assert tiny["tiny_model"] is True and "model_name_or_path" not in tiny
+
+    # task: data, columns, model class, metrics, pipeline
+    ext = "jsonl" if ner else "csv"
+    assert train["train_file"] == f"data/train.{ext}" == tiny["train_file"]
+    assert ("tags_column" in train) == ner and ("label_column" in train) == (not ner)
+    assert hub["dataset_name"] == ("eriktks/conll2003" if ner else "stanfordnlp/imdb")
+    modeling = (src / "modeling.py").read_text()
+    assert ("AutoModelForTokenClassification" in modeling) == ner
+    assert ("AutoModelForSequenceClassification" in modeling) == (not ner)
+    data = (src / "data.py").read_text()
+    assert ("DataCollatorForTokenClassification" in data) == ner
+    assert ("DataCollatorWithPadding" in data) == (not ner)
+    assert ("def align_labels" in data) == ner
+    metrics = (src / "metrics.py").read_text()
+    assert ("def entity_scores" in metrics) == ner and ("f1_score" in metrics) == (not ner)
+    assert f'TASK = "{task}"' in (src / "predict.py").read_text()
+    assert ('aggregation_strategy="first"' in (src / "predict.py").read_text()) == ner
+    assert (
+        "test_align_labels_first_sub_token_only" in (project / "tests/test_data.py").read_text()
+    ) == ner
+
+    # hardware
+    config_py = (src / "config.py").read_text()
+    assert train.get("use_cpu", False) is (hardware == "cpu")
+    assert ("is_bf16_supported" in config_py) == (hardware in ("gpu", "multi-gpu"))
+    assert ("torch_xla" in config_py) == (hardware == "tpu")
+    assert train["pad_to_max_length"] is (hardware == "tpu")
+    assert train["train_sampling_strategy"] == (
+        "random" if hardware == "tpu" else "group_by_length"
+    )
+    assert ("ddp_find_unused_parameters" in train) == (hardware == "multi-gpu")
+    if hardware == "multi-gpu":
+        assert train["ddp_find_unused_parameters"] is False
+        accelerate = yaml.safe_load((project / "configs/accelerate.yaml").read_text())
+        assert accelerate["distributed_type"] == "MULTI_GPU"
+    readme = (project / "README.md").read_text()
+    assert (f"torchrun --nproc_per_node 4 -m {PKG}.train" in readme) == (hardware == "multi-gpu")
+    assert ("accelerate launch --config_file configs/accelerate.yaml" in readme) == (
+        hardware == "multi-gpu"
+    )
+    makefile = (project / "Makefile").read_text()
+    cpu_index = "--index-url https://download.pytorch.org/whl/cpu"
+    assert (cpu_index in makefile) == (hardware == "cpu")
+    for ci_file in CI_FILES[case["ci"]]:  # CI machines have no GPU: always the CPU wheel
+        assert cpu_index in (project / ci_file).read_text()
+
+    # push_to_hub: the real presets follow the answer, the tiny one never pushes
+    assert train["push_to_hub"] is push and hub["push_to_hub"] is push
+    assert tiny["push_to_hub"] is False
+    assert ("hub_model_id" in train) == push
+    assert ("`push_to_hub: true` is set" in readme) == push
+
+    # the pins that keep pip away from a CUDA build / from transformers 4
+    deps = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "torch>=2.4,<2.14" in deps and "transformers>=5.0,<6" in deps
+    assert not any(d.startswith(("evaluate", "seqeval")) for d in deps)
+
+
+def test_invalid_base_model_is_refused(tmp_path):
+    with pytest.raises(UsageError, match="base_model"):
+        scaffold.render(
+            tmp_path / "bad",
+            {
+                "project_name": "bad",
+                "stack": "hf-finetune",
+                "task": "text-classification",
+                "hardware": "cpu",
+                "base_model": 'x" y',
+            },
+        )
+    assert not (tmp_path / "bad").exists()
