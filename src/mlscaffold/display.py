@@ -59,4 +59,11 @@ def show_done(plan: Plan, files: list[Path], *, dry_run: bool) -> None:
     out.print("  python -m venv .venv && . .venv/bin/activate")
     out.print("  make install   # editable install with the dev tools")
     out.print("  make test      # the project's own tests, offline")
-    out.print("  make train     # train on the bundled sample")
+    package = plan.data["package_name"]
+    if plan.stack == "hf-finetune":
+        # `make train` fine-tunes the hub checkpoint (a download); the tiny preset is offline.
+        out.print(f"  python -m {package}.train --config configs/tiny.yaml   # offline, seconds")
+        out.print(f"  make train     # fine-tunes {plan.data.get('base_model', 'the hub model')}")
+    else:
+        out.print("  make train     # train on the bundled sample, offline")
+    out.print("  (README.md explains each output and how to use your own data)")

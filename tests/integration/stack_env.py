@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import venv
 from pathlib import Path
 
@@ -103,7 +104,62 @@ def project_env(project: Path, workdir: Path) -> Path:
         ],
         check=True,
     )
+    # Installed with --no-deps: prove the cached env really satisfies what the project declares.
+    distribution = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
+    missing = missing_requirements(python, distribution)
+    if missing:
+        raise AssertionError(f"{distribution} needs what the cached env lacks: {missing}")
     return python
+
+
+# GPU builds stand in for their CPU wheels in the cached env (same import name, same API).
+EQUIVALENT = {"tensorflow": "tensorflow-cpu", "xgboost": "xgboost-cpu"}
+
+_CHECK_REQUIREMENTS = """
+import importlib.metadata as md, json, sys
+from packaging.requirements import Requirement
+from packaging.version import Version
+equivalent = json.loads(sys.argv[2])
+missing = []
+def check(text, extra=None):
+    req = Requirement(text)
+    env = {"extra": extra or ""}
+    if req.marker and not req.marker.evaluate(env):
+        return
+    name = req.name
+    try:
+        version = md.version(name)
+    except md.PackageNotFoundError:
+        name = equivalent.get(req.name.lower(), req.name)
+        try:
+            version = md.version(name)
+        except md.PackageNotFoundError:
+            missing.append(text + " (not installed)")
+            return
+    if req.specifier and not req.specifier.contains(Version(version), prereleases=True):
+        missing.append(f"{text} (found {version})")
+    for wanted in req.extras:
+        for sub in md.requires(name) or []:
+            if f'extra == "{wanted}"' in sub or f"extra == '{wanted}'" in sub:
+                check(sub, wanted)
+for text in md.requires(sys.argv[1]) or []:
+    if "extra ==" not in text:
+        check(text)
+print(json.dumps(missing))
+"""
+
+
+def missing_requirements(python: Path, distribution: str) -> list[str]:
+    """The installed project's declared dependencies that the cached env does not satisfy."""
+    import json
+
+    result = subprocess.run(
+        [str(python), "-c", _CHECK_REQUIREMENTS, distribution, json.dumps(EQUIVALENT)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
 
 
 def run_in(

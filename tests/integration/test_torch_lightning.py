@@ -7,7 +7,6 @@ a short `fit` from the command line, then export.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,10 +15,6 @@ import pytest
 from tests.integration import stack_env
 
 pytestmark = pytest.mark.integration
-
-# LightningCLI needs jsonargparse[signatures]; until stack-requirements.txt pins it, it is
-# added to the project's throw-away layer (never to the shared cached environment).
-JSONARGPARSE = "jsonargparse[signatures]==4.53.0"
 
 
 def _step(name: str, python: Path, args: list[str], cwd: Path, timeout: float = 600) -> str:
@@ -31,24 +26,6 @@ def _step(name: str, python: Path, args: list[str], cwd: Path, timeout: float = 
     output = f"$ {' '.join(args)}\n--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
     assert result.returncode == 0, f"{name} failed\n{output}"
     return result.stdout + result.stderr
-
-
-def _ensure_jsonargparse(python: Path, cwd: Path) -> None:
-    if stack_env.run_in(
-        python, ["-c", "import jsonargparse, docstring_parser, typeshed_client"], cwd
-    ).returncode:
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "--disable-pip-version-check",
-                "install",
-                "-q",
-                JSONARGPARSE,
-            ],
-            check=True,
-        )
 
 
 @pytest.mark.parametrize(
@@ -70,7 +47,6 @@ def test_generated_project_tests_fit_and_export(render_project, tmp_path, task, 
 
     start = time.perf_counter()
     python = stack_env.project_env(project, tmp_path / "env")
-    _ensure_jsonargparse(python, project)
     print(f"[torch-lightning] install: {time.perf_counter() - start:.1f} s")
 
     # The project's own suite: fast_dev_run, overfit, resume, export parity, DDP (gloo), GPU skips.
