@@ -63,7 +63,7 @@ def show_done(plan: Plan, files: list[Path], *, dry_run: bool) -> None:
     if plan.stack == "hf-finetune":
         # `make train` fine-tunes the hub checkpoint (a download); the tiny preset is offline.
         out.print(f"  python -m {package}.train --config configs/tiny.yaml   # offline, seconds")
-        out.print(f"  make train     # fine-tunes {plan.data.get('base_model', 'the hub model')}")
+        out.print("  make train     # fine-tunes the hub checkpoint in configs/train.yaml")
     else:
         out.print("  make train     # train on the bundled sample, offline")
     out.print("  (README.md explains each output and how to use your own data)")
