@@ -29,7 +29,7 @@ def test_interrupt_during_render_leaves_nothing(tmp_path, monkeypatch):
         (dest / "half-written.py").write_text("x = ")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(copier, "run_copy", interrupted)
+    monkeypatch.setattr("mlscaffold.scaffold._copy", interrupted)
     result = runner.invoke(app, ["new", str(tmp_path / "demo"), "-y"])
     assert result.exit_code == 1 and "interrupted" in result.stderr
     assert tree(tmp_path) == []
@@ -149,7 +149,7 @@ def test_failure_removes_parent_directories_it_created(tmp_path, monkeypatch):
     def failing(*args, **kwargs):
         raise copier.errors.CopierError("boom")
 
-    monkeypatch.setattr(copier, "run_copy", failing)
+    monkeypatch.setattr("mlscaffold.scaffold._copy", failing)
     result = runner.invoke(app, ["new", str(tmp_path / "a" / "b" / "demo"), "-y"])
     assert result.exit_code == 1 and "boom" in result.stderr
     assert tree(tmp_path) == []

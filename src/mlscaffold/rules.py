@@ -51,7 +51,7 @@ class Recommendation:
 def load_rules() -> dict[str, Any]:
     """The parsed rules.yml (cached: it never changes while the process runs)."""
     text = resources.files("mlscaffold").joinpath("rules.yml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def stacks() -> dict[str, dict[str, Any]]:
