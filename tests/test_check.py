@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,28 +15,9 @@ from typer.testing import CliRunner
 from mlscaffold import lifecycle, scaffold, sources
 from mlscaffold.cli_lifecycle import EXIT_UPDATE_DUE, register
 from mlscaffold.errors import UsageError
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ANSWERS = {"project_name": "demo", "task": "tabular-classification", "hardware": "cpu"}
-for _key, _value in {
-    "GIT_AUTHOR_NAME": "mlscaffold tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-    "GIT_COMMITTER_NAME": "mlscaffold tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
-}.items():
-    os.environ.setdefault(_key, _value)
+from tests.gitutil import ANSWERS, REPO_ROOT, git
 
 runner = CliRunner()
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "init.defaultBranch=main", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def tagged_repo(path: Path, tags: list[str]) -> Path:

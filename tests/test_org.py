@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,30 +15,12 @@ from mlscaffold import lifecycle, scaffold, sources
 from mlscaffold.cli_lifecycle import register
 from mlscaffold.errors import UsageError
 from mlscaffold.sources import OrgConfig
+from tests.gitutil import ANSWERS, REPO_ROOT, git
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ANSWERS = {"project_name": "demo", "task": "tabular-classification", "hardware": "cpu"}
 ORG_NOTE_V1 = "Acme ML platform: ask #ml-platform before deploying."
 ORG_NOTE_V2 = "Acme ML platform: deploy with `acme ship`."
-for _key, _value in {
-    "GIT_AUTHOR_NAME": "mlscaffold tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-    "GIT_COMMITTER_NAME": "mlscaffold tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
-}.items():
-    os.environ.setdefault(_key, _value)
 
 runner = CliRunner()
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "init.defaultBranch=main", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def copy_template(dest: Path) -> Path:

@@ -8,9 +8,7 @@ adds a file. Projects are rendered from a plain (non-git) copy, as a wheel would
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,27 +19,9 @@ from typer.testing import CliRunner
 from mlscaffold import lifecycle, scaffold, sources
 from mlscaffold.cli_lifecycle import register
 from mlscaffold.errors import UsageError
+from tests.gitutil import ANSWERS, REPO_ROOT, git
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ANSWERS = {"project_name": "demo", "task": "tabular-classification", "hardware": "cpu"}
 RELEASE_2_LINE = "Template release two: a line every project gets."
-for _key, _value in {
-    "GIT_AUTHOR_NAME": "mlscaffold tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-    "GIT_COMMITTER_NAME": "mlscaffold tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
-}.items():
-    os.environ.setdefault(_key, _value)
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "init.defaultBranch=main", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 @dataclass(frozen=True)

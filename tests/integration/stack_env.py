@@ -171,3 +171,18 @@ def run_in(
     return subprocess.run(
         [str(python), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def run_step(
+    python: Path, args: list[str], cwd: Path, label: str, timings: dict[str, float]
+) -> subprocess.CompletedProcess:
+    """run_in, timed into `timings[label]`; fails the test with the output's tail."""
+    import time
+
+    started = time.perf_counter()
+    result = run_in(python, args, cwd)
+    timings[label] = round(time.perf_counter() - started, 1)
+    assert result.returncode == 0, (
+        f"{label} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
+    return result

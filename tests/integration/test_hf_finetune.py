@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.integration.stack_env import project_env, run_in
+from tests.integration.stack_env import project_env, run_step
 
 pytestmark = pytest.mark.integration
 
@@ -17,16 +17,6 @@ CASES = [
     ("token-classification", "cpu"),
     ("text-classification", "multi-gpu"),
 ]
-
-
-def step(python, args, cwd, label, timings):
-    started = time.perf_counter()
-    result = run_in(python, args, cwd)
-    timings[label] = round(time.perf_counter() - started, 1)
-    assert result.returncode == 0, (
-        f"{label} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    )
-    return result
 
 
 @pytest.mark.parametrize(("task", "hardware"), CASES, ids=[f"{t}-{h}" for t, h in CASES])
@@ -44,14 +34,14 @@ def test_generated_project_installs_tests_trains_and_predicts(
     assert (python.parent / f"{name.replace('_', '-')}-train").exists(), "console script installed"
 
     # The project's own suite: data, alignment, tiny fine-tune, pipeline reload, 2-process DDP.
-    result = step(
+    result = run_step(
         python, ["-m", "pytest", "-q", "-p", "no:cacheprovider"], project, "own tests", timings
     )
     assert " passed" in result.stdout and "failed" not in result.stdout
     assert timings["own tests"] < 90 * 2, "the generated suite should stay near 90 s on 2 cores"
 
     # The tiny preset, exactly as the README tells a new user to run it.
-    step(
+    run_step(
         python, ["-m", f"{name}.train", "--config", "configs/tiny.yaml"], project, "train", timings
     )
     out = project / "artifacts" / "tiny"
@@ -68,7 +58,7 @@ def test_generated_project_installs_tests_trains_and_predicts(
 
     ext = "jsonl" if task == "token-classification" else "csv"
     predictions = out / "predictions.jsonl"
-    step(
+    run_step(
         python,
         [
             "-m",

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.integration.stack_env import project_env, run_in
+from tests.integration.stack_env import project_env, run_step
 
 pytestmark = pytest.mark.integration
 
@@ -16,16 +16,6 @@ CASES = [
     for model in ("xgboost", "lightgbm", "sklearn")
     for task in ("tabular-classification", "tabular-regression")
 ]
-
-
-def step(python, args, cwd, label, timings):
-    started = time.perf_counter()
-    result = run_in(python, args, cwd)
-    timings[label] = round(time.perf_counter() - started, 1)
-    assert result.returncode == 0, (
-        f"{label} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    )
-    return result
 
 
 @pytest.mark.parametrize(("model", "task"), CASES, ids=[f"{m}-{t}" for m, t in CASES])
@@ -40,8 +30,10 @@ def test_generated_project_installs_tests_trains_and_predicts(
     timings["install"] = round(time.perf_counter() - started, 1)
     assert (python.parent / f"{name.replace('_', '-')}-train").exists(), "console script installed"
 
-    step(python, ["-m", "pytest", "-q", "-p", "no:cacheprovider"], project, "own tests", timings)
-    step(
+    run_step(
+        python, ["-m", "pytest", "-q", "-p", "no:cacheprovider"], project, "own tests", timings
+    )
+    run_step(
         python, ["-m", f"{name}.train", "--config", "configs/train.yaml"], project, "train", timings
     )
     out = project / "artifacts"
@@ -55,7 +47,7 @@ def test_generated_project_installs_tests_trains_and_predicts(
         assert metrics["holdout"]["roc_auc"] >= 0.95
     else:
         assert metrics["holdout"]["r2"] >= 0.3
-    step(
+    run_step(
         python,
         [
             "-m",

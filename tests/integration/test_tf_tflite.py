@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.integration.stack_env import project_env, run_in
+from tests.integration.stack_env import project_env, run_step
 
 pytestmark = pytest.mark.integration
 
@@ -21,16 +21,6 @@ CASES = [
 ]
 
 
-def step(python, args, cwd, label, timings):
-    started = time.perf_counter()
-    result = run_in(python, args, cwd)
-    timings[label] = round(time.perf_counter() - started, 1)
-    assert result.returncode == 0, (
-        f"{label} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    )
-    return result
-
-
 @pytest.mark.parametrize(("name", "task", "hardware"), CASES, ids=[c[0] for c in CASES])
 def test_generated_project_tests_trains_and_exports(render_project, tmp_path, name, task, hardware):
     project = render_project(name, stack="tf-tflite", task=task, hardware=hardware)
@@ -40,7 +30,7 @@ def test_generated_project_tests_trains_and_exports(render_project, tmp_path, na
     timings["install"] = round(time.perf_counter() - started, 1)
     assert (python.parent / f"{name.replace('_', '-')}-train").exists(), "console script installed"
 
-    tests = step(
+    tests = run_step(
         python,
         ["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"],
         project,
@@ -54,7 +44,7 @@ def test_generated_project_tests_trains_and_exports(render_project, tmp_path, na
 
     # 3 epochs are enough for the image sample; the text model trains its default 20 in seconds
     epochs = [] if task == "text-classification" else ["--epochs", "3"]
-    step(
+    run_step(
         python,
         ["-m", f"{name}.train", "--config", "configs/train.yaml", *epochs],
         project,
@@ -80,7 +70,7 @@ def test_generated_project_tests_trains_and_exports(render_project, tmp_path, na
         if task == "text-classification"
         else ["data/sample/3/0003.png"]
     )
-    predicted = step(
+    predicted = run_step(
         python,
         ["-m", f"{name}.predict", str(out / "tflite" / "model_int8.tflite"), *probe],
         project,
