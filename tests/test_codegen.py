@@ -33,9 +33,10 @@ def test_copier_stack_default_agrees_with_the_rules(answers):
         rec = rules.recommend(**answers)
     except rules.RefusedError as exc:
         assert stack == ""
-        message = render(QUESTIONS["stack"]["validator"], stack="", **answers)
+        message = render(QUESTIONS["data_size"]["validator"], **answers)
         assert message == str(exc)
         return
+    assert render(QUESTIONS["data_size"]["validator"], **answers) == ""
     assert stack == rec.stack
     assert render(QUESTIONS["stack"]["validator"], stack=stack, **answers) == ""
     for option, value in rec.options.items():

@@ -58,11 +58,22 @@ def stack_default() -> str:
     return _if_chain(branches)
 
 
+def refusal_validator() -> str:
+    """The rules' refusals, checked on the last answer they depend on (data_size).
+
+    On `stack` itself Copier would first reject the empty default as an invalid choice and
+    never show why; here the user reads the rule's own reason.
+    """
+    branches = [
+        (_condition(rule["when"]), _jinja_text(rule["refuse"]))
+        for rule in rules.load_rules()["rules"]
+        if "refuse" in rule
+    ]
+    return _if_chain(branches)
+
+
 def stack_validator(built: set[str]) -> str:
     branches = []
-    for rule in rules.load_rules()["rules"]:
-        if "refuse" in rule:
-            branches.append((_condition(rule["when"]), _jinja_text(rule["refuse"])))
     for name, info in rules.stacks().items():
         if name not in built:
             branches.append(
@@ -103,6 +114,7 @@ def questions(built: set[str]) -> dict[str, Any]:
             "choices": list(data["answers"][key]),
             "default": data["defaults"][key],
         }
+    out["data_size"]["validator"] = refusal_validator()
     out["stack"] = {
         "type": "str",
         "help": "Framework stack (the default follows mlscaffold's comparison rules)",
