@@ -153,3 +153,18 @@ def test_failure_removes_parent_directories_it_created(tmp_path, monkeypatch):
     result = runner.invoke(app, ["new", str(tmp_path / "a" / "b" / "demo"), "-y"])
     assert result.exit_code == 1 and "boom" in result.stderr
     assert tree(tmp_path) == []
+
+
+def test_full_disk_during_render_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+
+    def disk_full(src, dst, **options):
+        dst.mkdir(parents=True)
+        (dst / "partial.txt").write_text("x")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("mlscaffold.scaffold._copy", disk_full)
+    result = runner.invoke(app, ["new", str(tmp_path / "demo"), "-y"])
+    assert result.exit_code == 1 and "No space left" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert tree(tmp_path) == []

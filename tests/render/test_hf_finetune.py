@@ -42,6 +42,7 @@ COMMON = [
     "tests/test_config.py",
     "tests/test_data.py",
     "tests/test_distributed.py",
+    "tests/test_offline.py",
     "tests/test_train.py",
 ]
 DATA = {

@@ -28,6 +28,7 @@ COMMON = [
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/test_data.py",
+    "tests/test_offline.py",
     "tests/test_pipeline.py",
     "tests/test_predict.py",
     "tests/test_train.py",

@@ -35,6 +35,7 @@ COMMON = [
     "tests/conftest.py",
     "tests/test_data.py",
     "tests/test_model.py",
+    "tests/test_offline.py",
     "tests/test_train_export.py",
 ]
 GITHUB = [".github/workflows/ci.yml"]

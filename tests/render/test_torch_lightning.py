@@ -39,6 +39,7 @@ COMMON = [
     "tests/test_ddp.py",
     "tests/test_export.py",
     "tests/test_gpu.py",
+    "tests/test_offline.py",
     "tests/test_train.py",
 ]
 GITHUB = [".github/workflows/ci.yml"]
