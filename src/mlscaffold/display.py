@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+import typer
 
-from mlscaffold.generate import Plan
-from mlscaffold.rules import Recommendation
+if TYPE_CHECKING:
+    from mlscaffold.generate import Plan
+    from mlscaffold.rules import Recommendation
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+def _console():  # rich only for the tables: `new` prints plain lines and skips its import
+    from rich.console import Console
+
+    return Console(highlight=False)
 
 
 def show_recommendation(rec: Recommendation) -> None:
+    from rich.table import Table
+
+    out = _console()
     answers = ", ".join(f"{k}={v}" for k, v in rec.answers.items())
     out.print(f"[bold]Recommended stack: {rec.stack}[/bold]  ({answers})")
     for reason in rec.reasons:
@@ -30,6 +36,9 @@ def show_recommendation(rec: Recommendation) -> None:
 
 
 def show_stacks(stacks: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    out = _console()
     table = Table("stack", "tasks", "hardware", "generates", show_lines=True)
     for info in stacks:
         name = info["stack"] + ("" if info["available"] else "\n(not built yet)")
@@ -41,29 +50,29 @@ def show_stacks(stacks: list[dict[str, Any]]) -> None:
 
 def show_plan(plan: Plan) -> None:
     for warning in plan.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
-    out.print(f"[bold]Stack: {plan.stack}[/bold]")
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"Stack: {plan.stack}")
     if plan.recommendation and plan.recommendation.stack == plan.stack:
         for reason in plan.recommendation.reasons:
-            out.print(f"  - {reason}")
+            typer.echo(f"  - {reason}")
 
 
 def show_done(plan: Plan, files: list[Path], *, dry_run: bool) -> None:
     if dry_run:
-        out.print(f"Dry run: would write {len(files)} files to {plan.dest}:")
+        typer.echo(f"Dry run: would write {len(files)} files to {plan.dest}:")
         for path in files:
-            out.print(f"  {path}")
+            typer.echo(f"  {path}")
         return
-    out.print(f"Created {plan.dest} ({len(files)} files). Next:")
-    out.print(f"  cd {plan.dest}")
-    out.print("  python -m venv .venv && . .venv/bin/activate")
-    out.print("  make install   # editable install with the dev tools")
-    out.print("  make test      # the project's own tests, offline")
+    typer.echo(f"Created {plan.dest} ({len(files)} files). Next:")
+    typer.echo(f"  cd {plan.dest}")
+    typer.echo("  python -m venv .venv && . .venv/bin/activate")
+    typer.echo("  make install   # editable install with the dev tools")
+    typer.echo("  make test      # the project's own tests, offline")
     package = plan.data["package_name"]
     if plan.stack == "hf-finetune":
         # `make train` fine-tunes the hub checkpoint (a download); the tiny preset is offline.
-        out.print(f"  python -m {package}.train --config configs/tiny.yaml   # offline, seconds")
-        out.print("  make train     # fine-tunes the hub checkpoint in configs/train.yaml")
+        typer.echo(f"  python -m {package}.train --config configs/tiny.yaml   # offline, seconds")
+        typer.echo("  make train     # fine-tunes the hub checkpoint in configs/train.yaml")
     else:
-        out.print("  make train     # train on the bundled sample, offline")
-    out.print("  (README.md explains each output and how to use your own data)")
+        typer.echo("  make train     # train on the bundled sample, offline")
+    typer.echo("  (README.md explains each output and how to use your own data)")

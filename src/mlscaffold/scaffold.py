@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -28,26 +29,59 @@ def _is_git_root(path: Path) -> bool:
     return (path / ".git").exists()
 
 
+def _template_files(src: Path) -> list[Path]:
+    files = [src / "copier.yml"]
+    for path in sorted((src / "templates").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            files.append(path)
+    return files
+
+
+def _snapshot_key(src: Path, files: list[Path]) -> str:
+    digest = hashlib.sha256(str(src).encode())
+    for path in files:
+        info = path.stat()
+        digest.update(f"{path.relative_to(src)}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _prune(folder: Path, keep: Path, max_age_s: float = 86_400) -> None:
+    """Drop day-old snapshots of earlier template states (they pile up while developing)."""
+    import time
+
+    for entry in folder.iterdir():
+        if entry != keep and time.time() - entry.stat().st_mtime > max_age_s:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def plain_template(src: Path) -> Iterator[Path]:
     """A non-git view of a local template, so Copier renders the files as they are.
 
     Copier clones a local git repo (and picks its newest tag); mlscaffold's bundled template
-    must render exactly the files on disk, so a git checkout is staged as a plain copy.
+    must render exactly the files on disk, so a git checkout is rendered from a plain snapshot.
+    The snapshot is cached, keyed by every file's path, size and mtime: copying ~200 files on
+    each `new` cost more than Copier's whole render of them.
     """
     if not _is_git_root(src):
         yield src
         return
-    with tempfile.TemporaryDirectory(prefix="mlscaffold-template-") as tmp:
-        for name in TEMPLATE_FILES:
-            source = src / name
-            if source.is_dir():
-                shutil.copytree(
-                    source, Path(tmp) / name, ignore=shutil.ignore_patterns("__pycache__")
-                )
-            else:
-                shutil.copy2(source, Path(tmp) / name)
-        yield Path(tmp)
+    files = _template_files(src)
+    cache = Path(os.environ.get("MLSCAFFOLD_CACHE", Path.home() / ".cache" / "mlscaffold"))
+    snapshot = cache / "template-snapshots" / _snapshot_key(src, files)
+    if not snapshot.is_dir():
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=".building-", dir=snapshot.parent))
+        for path in files:
+            target = building / path.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        try:
+            os.rename(building, snapshot)  # atomic: a concurrent builder's copy is identical
+        except OSError:
+            shutil.rmtree(building, ignore_errors=True)
+        _prune(snapshot.parent, keep=snapshot)
+    yield snapshot
 
 
 EXISTING = ("refuse", "keep", "overwrite")
