@@ -173,15 +173,28 @@ def run_in(
     )
 
 
+# test name -> step -> seconds; printed as a table at the end of the session (conftest.py).
+REPORT: dict[str, dict[str, float]] = {}
+CURRENT_TEST = {"name": "?"}
+
+
 def run_step(
-    python: Path, args: list[str], cwd: Path, label: str, timings: dict[str, float]
+    python: Path,
+    args: list[str],
+    cwd: Path,
+    label: str,
+    timings: dict[str, float] | None = None,
+    timeout: float = 600,
 ) -> subprocess.CompletedProcess:
-    """run_in, timed into `timings[label]`; fails the test with the output's tail."""
+    """run_in, timed into `timings[label]` and the session report; fails with the output's tail."""
     import time
 
     started = time.perf_counter()
-    result = run_in(python, args, cwd)
-    timings[label] = round(time.perf_counter() - started, 1)
+    result = run_in(python, args, cwd, timeout=timeout)
+    seconds = round(time.perf_counter() - started, 1)
+    if timings is not None:
+        timings[label] = seconds
+    REPORT.setdefault(CURRENT_TEST["name"], {})[label] = seconds
     assert result.returncode == 0, (
         f"{label} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     )

@@ -18,13 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 def _step(name: str, python: Path, args: list[str], cwd: Path, timeout: float = 600) -> str:
-    start = time.perf_counter()
-    result = stack_env.run_in(python, args, cwd, timeout=timeout)
-    print(
-        f"[torch-lightning] {name}: {time.perf_counter() - start:.1f} s (exit {result.returncode})"
-    )
-    output = f"$ {' '.join(args)}\n--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
-    assert result.returncode == 0, f"{name} failed\n{output}"
+    result = stack_env.run_step(python, args, cwd, name, timeout=timeout)
     return result.stdout + result.stderr
 
 
