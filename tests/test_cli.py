@@ -263,3 +263,13 @@ def test_interactive_menus_pick_answers_and_accept_the_recommendation(tmp_path, 
     assert "please type 1-4" in result.output
     assert "src/demo/train.py" in result.output
     assert not (tmp_path / "demo").exists()
+
+
+def test_a_stack_without_a_template_is_refused_not_stubbed(tmp_path, monkeypatch):
+    monkeypatch.setattr("mlscaffold.scaffold.built_stacks", lambda root=None: {"tabular"})
+    result = runner.invoke(
+        app, ["new", str(tmp_path / "demo"), "-y", "--task", "custom", "--hardware", "gpu"]
+    )
+    assert result.exit_code == 2
+    assert "torch-lightning template is not built yet" in result.stderr
+    assert list(tmp_path.iterdir()) == []
