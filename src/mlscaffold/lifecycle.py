@@ -360,18 +360,25 @@ def _copier_update(
     from copier.errors import CopierError, UnsafeTemplateError, UserMessageError
     from plumbum import ProcessExecutionError
 
+    from mlscaffold.scaffold import worker_class
+
+    options = dict(
+        data=data or {},
+        vcs_ref=vcs_ref,
+        defaults=defaults,
+        overwrite=True,
+        skip_answered=True,
+        conflict=conflict,
+        unsafe=trust,
+        quiet=True,
+    )
     try:
-        copier.run_update(
-            str(project.path),
-            data=data or {},
-            vcs_ref=vcs_ref,
-            defaults=defaults,
-            overwrite=True,
-            skip_answered=True,
-            conflict=conflict,  # type: ignore[arg-type]
-            unsafe=trust,
-            quiet=True,
-        )
+        worker = worker_class()
+        if worker is None:
+            copier.run_update(str(project.path), **options)  # type: ignore[arg-type]
+        else:
+            with worker(dst_path=project.path, **options) as running:
+                running.run_update()
     except BaseException as exc:
         _restore(project)
         if isinstance(exc, UnsafeTemplateError):
