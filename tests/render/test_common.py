@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import compileall
-import re
 import subprocess
 import sys
 import tomllib
@@ -13,6 +11,7 @@ import pytest
 import yaml
 
 from mlscaffold import scaffold
+from tests.render.checks import SHARED_FILES, assert_python_is_clean, assert_text_is_clean
 
 TYPICAL = {
     "tabular": {"task": "tabular-classification", "hardware": "cpu"},
@@ -22,7 +21,6 @@ TYPICAL = {
 }
 BUILT = sorted(scaffold.built_stacks())
 VARIANTS = [(stack, ci) for stack in BUILT for ci in ("github", "gitlab", "none")]
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#")
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +41,7 @@ def files(project: Path) -> list[Path]:
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(v))
 def test_no_template_syntax_left_and_text_files_end_cleanly(rendered, variant):
-    for path in files(rendered[variant]):
-        text = path.read_text(encoding="utf-8")
-        assert not LEFTOVER_JINJA.search(text), f"template syntax left in {path}"
-        if text:
-            assert text.endswith("\n") and not text.endswith("\n\n"), (
-                f"{path} must end with one newline"
-            )
+    assert_text_is_clean(rendered[variant])
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(v))
@@ -57,17 +49,7 @@ def test_shared_parts_are_present(rendered, variant):
     stack, ci = variant
     project = rendered[variant]
     names = {p.relative_to(project).as_posix() for p in files(project)}
-    shared = {
-        ".copier-answers.yml",
-        ".gitignore",
-        ".pre-commit-config.yaml",
-        "LICENSE",
-        "Makefile",
-        "README.md",
-        "conftest.py",
-        "pyproject.toml",
-    }
-    assert shared <= names
+    assert set(SHARED_FILES) <= names
     assert (".github/workflows/ci.yml" in names) == (ci == "github")
     assert (".gitlab-ci.yml" in names) == (ci == "gitlab")
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
@@ -79,13 +61,7 @@ def test_shared_parts_are_present(rendered, variant):
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(v))
 def test_python_compiles_and_passes_ruff(rendered, variant):
-    project = rendered[variant]
-    assert compileall.compile_dir(project, quiet=1, force=True, legacy=False)
-    for args in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
-        result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args], cwd=project, capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+    assert_python_is_clean(rendered[variant])
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(v))

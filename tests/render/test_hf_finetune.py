@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import subprocess
 import sys
 import tomllib
@@ -16,20 +15,14 @@ import yaml
 
 from mlscaffold import scaffold
 from mlscaffold.errors import UsageError
+from tests.render.checks import SHARED_FILES, assert_text_is_clean, file_set
 
 PKG = "hf_proj"
 COMMON = [
-    ".copier-answers.yml",
-    ".gitignore",
-    ".pre-commit-config.yaml",
-    "LICENSE",
-    "Makefile",
-    "README.md",
-    "conftest.py",
+    *SHARED_FILES,
     "configs/hub-dataset.yaml",
     "configs/tiny.yaml",
     "configs/train.yaml",
-    "pyproject.toml",
     "src/hf_proj/__init__.py",
     "src/hf_proj/config.py",
     "src/hf_proj/data.py",
@@ -42,7 +35,6 @@ COMMON = [
     "tests/test_config.py",
     "tests/test_data.py",
     "tests/test_distributed.py",
-    "tests/test_offline.py",
     "tests/test_train.py",
 ]
 DATA = {
@@ -78,7 +70,6 @@ CASES = [
     {"task": "text-classification", "hardware": "tpu", "ci": "github"},
     {"task": "token-classification", "hardware": "tpu", "ci": "none", "push_to_hub": False},
 ]
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#")
 
 
 def case_id(case: dict) -> str:
@@ -96,10 +87,6 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     return projects
 
 
-def file_set(project: Path) -> list[str]:
-    return sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
-
-
 def expected_files(case: dict) -> list[str]:
     extra = ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
     return sorted(COMMON + DATA[case["task"]] + CI_FILES[case["ci"]] + extra)
@@ -113,11 +100,11 @@ def test_exact_file_set(rendered, case):
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_files_parse_and_no_template_syntax_left(rendered, case):
     project = rendered[case_id(case)]
+    assert_text_is_clean(project)
     for path in project.rglob("*"):
         if not path.is_file():
             continue
         text = path.read_text(encoding="utf-8")
-        assert not LEFTOVER_JINJA.search(text), f"template syntax left in {path}"
         if path.suffix == ".py":
             compile(text, str(path), "exec")
         elif path.suffix in (".yaml", ".yml"):

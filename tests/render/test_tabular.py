@@ -7,17 +7,12 @@ import tomllib
 import pytest
 import yaml
 
+from tests.render.checks import SHARED_FILES, file_set
+
 COMMON = [
-    ".copier-answers.yml",
-    ".gitignore",
-    ".pre-commit-config.yaml",
-    "LICENSE",
-    "Makefile",
-    "README.md",
-    "conftest.py",
+    *SHARED_FILES,
     "configs/train.yaml",
     "data/.gitkeep",
-    "pyproject.toml",
     "src/{pkg}/__init__.py",
     "src/{pkg}/config.py",
     "src/{pkg}/data.py",
@@ -28,7 +23,6 @@ COMMON = [
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/test_data.py",
-    "tests/test_offline.py",
     "tests/test_pipeline.py",
     "tests/test_predict.py",
     "tests/test_train.py",
@@ -57,10 +51,6 @@ CASES = [
         "ci": "github",
     },
 ]
-
-
-def file_set(project):
-    return sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(c.values()))

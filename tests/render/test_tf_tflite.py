@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import compileall
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#")
+from tests.render.checks import (
+    SHARED_FILES,
+    assert_python_is_clean,
+    assert_text_is_clean,
+    file_set,
+)
 
 COMMON = [
-    ".copier-answers.yml",
-    ".gitignore",
-    ".pre-commit-config.yaml",
-    "LICENSE",
-    "Makefile",
-    "README.md",
+    *SHARED_FILES,
     "configs/train.yaml",
-    "conftest.py",
-    "pyproject.toml",
     "src/{pkg}/__init__.py",
     "src/{pkg}/config.py",
     "src/{pkg}/data.py",
@@ -35,7 +30,6 @@ COMMON = [
     "tests/conftest.py",
     "tests/test_data.py",
     "tests/test_model.py",
-    "tests/test_offline.py",
     "tests/test_train_export.py",
 ]
 GITHUB = [".github/workflows/ci.yml"]
@@ -88,10 +82,6 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     return projects
 
 
-def names(project: Path) -> list[str]:
-    return sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
-
-
 def read(project: Path, relative: str) -> str:
     return (project / relative.format(pkg=project.name)).read_text(encoding="utf-8")
 
@@ -100,27 +90,17 @@ def read(project: Path, relative: str) -> str:
 def test_exact_file_set(rendered, name):
     extra = CASES[name][1]
     expected = sorted(path.format(pkg=name) for path in COMMON + extra)
-    assert names(rendered[name]) == expected
+    assert file_set(rendered[name]) == expected
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_no_template_syntax_left(rendered, name):
-    project = rendered[name]
-    for relative in names(project):
-        text = (project / relative).read_text(encoding="utf-8")
-        assert not LEFTOVER_JINJA.search(text), f"template syntax left in {relative}"
-        assert text.endswith("\n") and not text.endswith("\n\n"), relative
+    assert_text_is_clean(rendered[name])
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_python_compiles_and_passes_ruff(rendered, name):
-    project = rendered[name]
-    assert compileall.compile_dir(project, quiet=1, force=True, legacy=False)
-    for args in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
-        result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args], cwd=project, capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+    assert_python_is_clean(rendered[name])
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -129,7 +109,7 @@ def test_yaml_and_toml_parse(rendered, name):
     pyproject = tomllib.loads(read(project, "pyproject.toml"))
     assert pyproject["project"]["name"] == name
     assert pyproject["tool"]["ruff"]["line-length"] == 100
-    for relative in names(project):
+    for relative in file_set(project):
         if relative.endswith((".yml", ".yaml")):
             yaml.safe_load(read(project, relative))
     answers = yaml.safe_load(read(project, ".copier-answers.yml"))

@@ -11,20 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.render.checks import SHARED_FILES
+
 PKG = "demo_tl"
 
 COMMON = [
-    ".copier-answers.yml",
-    ".gitignore",
-    ".pre-commit-config.yaml",
-    "LICENSE",
-    "Makefile",
-    "README.md",
+    *SHARED_FILES,
     "configs/data.yaml",
     "configs/model.yaml",
     "configs/trainer.yaml",
-    "conftest.py",
-    "pyproject.toml",
     f"src/{PKG}/__init__.py",
     f"src/{PKG}/__main__.py",
     f"src/{PKG}/callbacks.py",
@@ -39,7 +34,6 @@ COMMON = [
     "tests/test_ddp.py",
     "tests/test_export.py",
     "tests/test_gpu.py",
-    "tests/test_offline.py",
     "tests/test_train.py",
 ]
 GITHUB = [".github/workflows/ci.yml"]
