@@ -80,3 +80,6 @@ def test_exact_file_set_and_answers_reach_the_files(render_project, case):
     readme = (project / "README.md").read_text()
     assert ("confusion_matrix.png" in readme) == (task == "classification")
     assert ("residuals.png" in readme) == (task == "regression")
+    assert ("## Hardware" in readme) == (case["hardware"] != "cpu")
+    assert ("LocalCUDACluster" in readme) == (case["hardware"] == "multi-gpu")
+    assert ("host's CPUs" in readme) == (case["hardware"] == "tpu")
