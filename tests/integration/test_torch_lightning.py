@@ -51,6 +51,8 @@ def test_generated_project_tests_fit_and_export(render_project, tmp_path, task, 
     assert "test_ddp_two_processes_on_cpu PASSED" in output
     assert "test_overfits_one_batch PASSED" in output
     assert "test_exports_match_eager PASSED" in output
+    assert "test_resume_with_more_epochs_keeps_decaying_the_lr PASSED" in output
+    assert "test_class_names_reach_predictions_and_export PASSED" in output
     assert (
         "test_fit_on_one_gpu_in_bf16 SKIPPED" in output
         or "test_fit_on_one_gpu_in_bf16 PASSED" in output
@@ -92,3 +94,6 @@ def test_generated_project_tests_fit_and_export(render_project, tmp_path, task, 
     assert "max |diff|" in output
     assert (artifacts / "export" / "model.onnx").is_file()
     assert (artifacts / "export" / "model.pt2").is_file()
+    labels = (artifacts / "export" / "labels.txt").read_text().splitlines()
+    assert labels == [str(digit) for digit in range(10)]  # the bundled sample's classes
+    assert (artifacts / "export" / "metadata.json").is_file()

@@ -186,13 +186,23 @@ def test_variant(render_project, task, hardware, tracking, ci):
     if task == "image-classification":
         assert "class SmallCNN" in model_py and "REPLACE ME" not in model_py
         assert data_cfg["data_dir"] is None and "image_size" in data_cfg
+        assert data_cfg["predict_dir"] is None and "predict_path" not in data_cfg
+        assert "--data.predict_dir=" in (root / "README.md").read_text()
         assert "width" in model_cfg["model_kwargs"]
         assert "from PIL import Image" in (root / f"src/{PKG}/data.py").read_text()
     else:
         assert "REPLACE ME" in model_py and "class CustomModel" in model_py
         assert data_cfg["data_path"] is None and "image_size" not in data_cfg
+        assert data_cfg["predict_path"] is None and "predict_dir" not in data_cfg
+        assert "--data.predict_path=" in (root / "README.md").read_text()
         assert "hidden" in model_cfg["model_kwargs"]
-    assert "num_classes" not in model_cfg  # linked from the data by the CLI
+    # linked from the data by the CLI
+    assert not {"num_classes", "class_names", "preprocessing"} & set(model_cfg)
+    cli_py = (root / f"src/{PKG}/cli.py").read_text()
+    assert '"data.classes", "model.class_names"' in cli_py
+    # the schedule follows the run's length (no fixed CosineAnnealingLR T_max)
+    module_py = (root / f"src/{PKG}/module.py").read_text()
+    assert "CosineAnnealingLR" not in module_py and "LambdaLR" in module_py
     assert "import torchvision" not in "".join(
         (root / p).read_text() for p in _files(root) if p.endswith(".py")
     )
@@ -219,6 +229,41 @@ def test_variant(render_project, task, hardware, tracking, ci):
 
     answers = yaml.safe_load((root / ".copier-answers.yml").read_text())
     assert answers["stack"] == "torch-lightning" and answers["tracking"] == tracking
+
+
+# goal -> (max_epochs, EarlyStopping patience, deterministic, export at the end of fit)
+GOALS = {
+    "prototype": (10, 3, False, False),
+    "research": (30, 5, "warn", False),
+    "production": (30, 5, False, True),
+}
+
+
+@pytest.mark.parametrize("goal", list(GOALS))
+def test_goal_sets_the_trainer_defaults(render_project, goal):
+    root = render_project(
+        "demo-tl",
+        package_name=PKG,
+        stack="torch-lightning",
+        task="image-classification",
+        hardware="cpu",
+        goal=goal,
+    )
+    trainer = yaml.safe_load((root / "configs/trainer.yaml").read_text())["trainer"]
+    callbacks = {cb["class_path"]: cb.get("init_args", {}) for cb in trainer["callbacks"]}
+    max_epochs, patience, deterministic, exports = GOALS[goal]
+    assert trainer["max_epochs"] == max_epochs
+    assert callbacks["lightning.pytorch.callbacks.EarlyStopping"]["patience"] == patience
+    assert trainer["deterministic"] == deterministic
+    assert (f"{PKG}.callbacks.ExportOnFitEnd" in callbacks) == exports
+    assert callbacks["lightning.pytorch.callbacks.LearningRateMonitor"] == {
+        "logging_interval": "step"
+    }
+    readme = (root / "README.md").read_text()
+    assert f"## Defaults for your goal ({goal})" in readme
+    assert ("every `fit` ends by exporting" in readme) == (goal == "production")
+    _ruff(root, "check")
+    _ruff(root, "format", "--check")
 
 
 def test_tracking_defaults_to_csv(render_project):

@@ -1,4 +1,4 @@
-"""Project callbacks: throughput, training-curve PNG and a CSV prediction writer."""
+"""Project callbacks: throughput, training curves, CSV predictions, export when fit ends."""
 
 from __future__ import annotations
 
@@ -95,7 +95,14 @@ class PlotCurves(Callback):
 
 
 class PredictionWriter(BasePredictionWriter):
-    """Writes `predict` output as CSV rows (index, label, pred, prob) while predicting."""
+    """Writes `predict` output as CSV rows while predicting.
+
+    Columns: index (row of the predicted data), source (the file, for an image folder),
+    label (true label index, empty for unlabelled data), pred (predicted index), class (its
+    name, from the checkpoint's class_names) and prob (its probability).
+    """
+
+    COLUMNS = ("index", "source", "label", "pred", "class", "prob")
 
     def __init__(self, path: str = "artifacts/predictions.csv") -> None:
         super().__init__(write_interval="batch")
@@ -106,8 +113,13 @@ class PredictionWriter(BasePredictionWriter):
         if trainer.world_size > 1:
             self.path = self.path.with_stem(f"{self.path.stem}-rank{trainer.global_rank}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text("index,label,pred,prob\n")
+        with self.path.open("w", newline="") as f:
+            csv.writer(f).writerow(self.COLUMNS)
         self._index = 0
+        names = getattr(pl_module, "class_names", None)
+        self.class_names = list(names) if names else None
+        datamodule = getattr(trainer, "datamodule", None)
+        self.sources = getattr(datamodule, "predict_names", None)
 
     def write_on_batch_end(
         self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0
@@ -115,8 +127,37 @@ class PredictionWriter(BasePredictionWriter):
         preds = prediction["pred"].tolist()
         probs = prediction["prob"].tolist()
         labels = prediction["label"].tolist() if "label" in prediction else [""] * len(preds)
+        # Dataset rows of this batch (tracked by Lightning, also under a distributed sampler).
+        if batch_indices is None or len(batch_indices) != len(preds):
+            batch_indices = list(range(self._index, self._index + len(preds)))
+        self._index += len(preds)
         with self.path.open("a", newline="") as f:
             writer = csv.writer(f)
-            for label, pred, prob in zip(labels, preds, probs, strict=True):
-                writer.writerow([self._index, label, pred, f"{prob:.6f}"])
-                self._index += 1
+            for row, label, pred, prob in zip(batch_indices, labels, preds, probs, strict=True):
+                name = self.class_names[pred] if self.class_names else str(pred)
+                source = self.sources[row] if self.sources else ""
+                writer.writerow([row, source, label, pred, name, f"{prob:.6f}"])
+
+
+class ExportOnFitEnd(Callback):
+    """At the end of `fit`, exports the best checkpoint (ONNX + torch.export + metadata).
+
+    export_all checks each format against the eager model, so a fit whose model does not
+    export cleanly fails here instead of at deployment time.
+    """
+
+    def __init__(self, out_dir: str = "artifacts/export", atol: float = 1e-4) -> None:
+        self.out_dir = Path(out_dir)
+        self.atol = atol
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.fast_dev_run or not trainer.is_global_zero:
+            return
+        from .export import export_all
+        from .module import Classifier
+
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        module = Classifier.load_from_checkpoint(best, map_location="cpu") if best else pl_module
+        diffs = export_all(module, self.out_dir, self.atol)
+        summary = ", ".join(f"{name} {diff:.1e}" for name, diff in diffs.items())
+        print(f"exported {best or 'the final model'} to {self.out_dir} (max |diff|: {summary})")

@@ -29,6 +29,9 @@ class CLI(LightningCLI):
         # The model's head and input follow the data, so swapping data never needs a model edit.
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
         parser.link_arguments("data.input_shape", "model.input_shape", apply_on="instantiate")
+        # Class names and preprocessing are stored in the checkpoint with the model's hparams.
+        parser.link_arguments("data.classes", "model.class_names", apply_on="instantiate")
+        parser.link_arguments("data.preprocessing", "model.preprocessing", apply_on="instantiate")
 
 
 def run(args: list[str] | None = None) -> CLI:

@@ -4,13 +4,17 @@
 
 Writes model.onnx (run it with onnxruntime, no PyTorch needed) and model.pt2 (load with
 torch.export.load; AOTInductor can compile it). Both take a batch of any size and return
-logits. TorchScript is deprecated in PyTorch, so it is not offered.
+logits. Beside them: labels.txt (one class name per line, in logit order) and metadata.json
+(input shape, preprocessing, class names), everything inference elsewhere needs.
+TorchScript is deprecated in PyTorch, so it is not offered.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -63,10 +67,31 @@ def program_max_diff(path: Path, net: nn.Module, inputs: list[torch.Tensor]) -> 
     return max(float((loaded(x) - net(x)).abs().max()) for x in inputs)
 
 
+def write_metadata(module: Classifier, out_dir: Path) -> dict[str, Any]:
+    """labels.txt and metadata.json from the checkpoint's hparams; returns the metadata."""
+    hp = module.hparams
+    metadata = {
+        "files": {"onnx": "model.onnx", "torch.export": "model.pt2", "labels": "labels.txt"},
+        "input": {
+            "name": "input",
+            "shape": ["batch", *hp.input_shape],
+            "dtype": "float32",
+        },
+        "output": {"name": "logits", "shape": ["batch", hp.num_classes], "to_probs": "softmax"},
+        "class_names": list(module.class_names),
+        "preprocessing": dict(hp.get("preprocessing") or {}),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "labels.txt").write_text("".join(f"{name}\n" for name in module.class_names))
+    (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    return metadata
+
+
 @torch.no_grad()
 def export_all(module: Classifier, out_dir: Path, atol: float = 1e-4) -> dict[str, float]:
-    """Write model.onnx and model.pt2 to out_dir; returns each format's max |diff| vs eager.
+    """Write model.onnx, model.pt2, labels.txt and metadata.json to out_dir.
 
+    Returns each format's max |diff| vs eager.
     Raises if a format disagrees with the eager network by more than `atol` on batches of
     several sizes (which also proves the batch axis is really dynamic).
     """
@@ -85,6 +110,7 @@ def export_all(module: Classifier, out_dir: Path, atol: float = 1e-4) -> dict[st
     bad = {name: diff for name, diff in diffs.items() if diff > atol}
     if bad:
         raise RuntimeError(f"exported model disagrees with the eager model (atol={atol}): {bad}")
+    write_metadata(module, out_dir)
     return diffs
 
 
@@ -97,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     module = Classifier.load_from_checkpoint(args.ckpt, map_location="cpu")
     for name, diff in export_all(module, args.out, args.atol).items():
         print(f"{name}: max |diff| vs eager = {diff:.2e}")
-    print(f"wrote {args.out / 'model.onnx'} and {args.out / 'model.pt2'}")
+    print(f"wrote model.onnx, model.pt2, labels.txt and metadata.json to {args.out}")
 
 
 if __name__ == "__main__":
