@@ -12,12 +12,12 @@ from tests.integration.stack_env import project_env, run_step
 pytestmark = pytest.mark.integration
 
 VARIANTS = ("float32", "float16", "dynamic_range", "int8")
-# (project name, task, hardware): the device targets, TPU, and text on a phone.
+# (project name, task, hardware): the device targets, TPU, and text on an edge board.
 CASES = [
     ("tft_img_mobile", "image-classification", "mobile"),
     ("tft_img_browser", "image-classification", "browser"),
     ("tft_custom_tpu", "custom", "tpu"),
-    ("tft_txt_mobile", "text-classification", "mobile"),
+    ("tft_txt_edge", "text-classification", "edge"),
 ]
 
 
@@ -61,6 +61,8 @@ def test_generated_project_tests_trains_and_exports(render_project, tmp_path, na
     sizes = {row["variant"]: row["size_bytes"] for row in report["variants"]}
     assert sizes["int8"] <= 0.35 * sizes["float32"]
     assert report["keras_accuracy"] >= 0.8, report
+    if task == "text-classification":  # the sample is learnable but not trivially separable
+        assert report["keras_accuracy"] < 0.99, report
     extra = ["vocab.txt"] if task == "text-classification" else []
     for name_ in ["labels.txt", "metadata.json", *extra]:
         assert (out / "tflite" / name_).is_file(), name_
@@ -78,6 +80,21 @@ def test_generated_project_tests_trains_and_exports(render_project, tmp_path, na
         timings,
     )
     assert predicted.stdout.strip()
+    if task == "text-classification":
+        assert "sports" in predicted.stdout.split(":")[-1].split(",")[0], predicted.stdout
+    if hardware == "edge":
+        bundle = out / "edge"
+        assert (bundle / "model_int8.tflite").is_file() and (bundle / "vocab.txt").is_file()
+        deploy = json.loads((bundle / "metadata.json").read_text())["deploy"]
+        assert deploy["model"] == "model_int8.tflite" and deploy["num_threads"] >= 1
+        bench = run_step(
+            python,
+            ["-m", f"{name}.benchmark", str(bundle / "model_int8.tflite"), "--runs", "50"],
+            project,
+            "benchmark (LiteRT)",
+            timings,
+        )
+        assert "p99 ms" in bench.stdout, bench.stdout
     rows = {r["variant"]: (r["size_bytes"], round(r["accuracy"], 4)) for r in report["variants"]}
     print(
         f"\n{name}: {timings}; keras accuracy {report['keras_accuracy']:.4f}; (size, accuracy) {rows}"

@@ -36,6 +36,7 @@ GITHUB = [".github/workflows/ci.yml"]
 GITLAB = [".gitlab-ci.yml"]
 TEXT = ["src/{pkg}/text_encoding.py"]
 BROWSER = ["requirements-tfjs.txt", "src/{pkg}/export_tfjs.py", "tests/test_tfjs.py"]
+EDGE = ["src/{pkg}/benchmark.py", "tests/test_benchmark.py"]
 
 # name -> (answers, extra files beyond COMMON). Together they cover every task, every
 # hardware value, both architectures, and the three CI choices.
@@ -48,7 +49,7 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
             "architecture": "mobilenet_v3_small",
             "ci": "gitlab",
         },
-        GITLAB,
+        GITLAB + EDGE,
     ),
     "img_browser": (
         {"task": "image-classification", "hardware": "browser", "ci": "none"},
@@ -59,7 +60,7 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
     "txt_mobile": ({"task": "text-classification", "hardware": "mobile"}, GITHUB + TEXT),
     "txt_edge": (
         {"task": "text-classification", "hardware": "edge", "ci": "gitlab"},
-        GITLAB + TEXT,
+        GITLAB + TEXT + EDGE,
     ),
     "txt_browser": (
         {"task": "text-classification", "hardware": "browser"},
@@ -182,6 +183,15 @@ def test_text_task_gets_a_text_project(rendered, name):
     assert "vocab.txt" in read(project, "src/{pkg}/export.py")
     assert "architecture" not in yaml.safe_load(read(project, ".copier-answers.yml"))
     assert "Sentence classification" in read(project, "README.md")
+    # one tokenisation rule: Python standardises before TextVectorization, devices port it
+    assert "standardize=None" in data and 'lower_and_strip_punctuation",\n' not in data
+    encoding = read(project, "src/{pkg}/text_encoding.py")
+    assert "WHITESPACE" in encoding and "\\xa0" in encoding
+    tests = read(project, "tests/test_data.py")
+    assert "\\u00a0" in tests and "CAFÉ ÉTÉ" in tests
+    readme = read(project, "README.md")
+    assert ".split(/\\s+/)" not in readme and "\\u1680" in readme  # NBSP-aware ports
+    assert config(project)["data"]["sample_per_class"] == 400
     assert not any(d.startswith("scikit-learn") for d in dependencies(project))
 
 
@@ -212,4 +222,49 @@ def test_mobilenet_default_weights_are_imagenet_with_network_note(rendered):
     assert config(project)["data"]["image_size"] == [96, 96]
     assert "needs the network" in read(project, "README.md")
     # the generated tests never download weights
-    assert '"weights": None' in read(project, "tests/conftest.py")
+    assert '"weights": "none"' in read(project, "tests/conftest.py")
+    # no silent fallback to random weights; the pre-trained backbone is frozen, then fine-tuned
+    model = read(project, "src/{pkg}/model.py")
+    assert "starting from random weights" not in model
+    assert "needs the network once" in model and "backbone.trainable = False" in model
+    assert "def unfreeze_backbone" in model
+    train_cfg = config(project)["train"]
+    assert train_cfg["fine_tune_epochs"] == 0 and train_cfg["fine_tune_learning_rate"] < 1e-3
+    assert "fine_tune(model" in read(project, "src/{pkg}/train.py")
+    assert "test_imagenet_weights_that_cannot_load_fail_clearly" in read(
+        project, "tests/test_model.py"
+    )
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_throughput_counts_batches_seen(rendered, name):
+    train = read(rendered[name], "src/{pkg}/train.py")
+    assert "def on_train_batch_end" in train
+    assert "ThroughputLogger(batch_size, train_size)" in train
+    assert "test_throughput_counts_the_samples_actually_seen" in read(
+        rendered[name], "tests/test_train_export.py"
+    )
+
+
+@pytest.mark.parametrize("task", ["image", "text"])
+def test_edge_differs_from_mobile(rendered, task):
+    mobile = rendered["img_mobile" if task == "image" else "txt_mobile"]
+    edge = rendered["img_edge_mnv3" if task == "image" else "txt_edge"]
+    assert "## Edge device (Raspberry Pi, Jetson, Coral)" in read(edge, "README.md")
+    assert "## Edge device" not in read(mobile, "README.md")
+    assert ".benchmark" in read(edge, "README.md") and "edgetpu_compiler" in read(edge, "README.md")
+    edge_export = config(edge)["export"]
+    assert edge_export["deploy_variant"] == "int8" and edge_export["num_threads"] >= 1
+    assert "deploy_variant" not in config(mobile)["export"]
+    scripts = tomllib.loads(read(edge, "pyproject.toml"))["project"]["scripts"]
+    assert scripts[f"{edge.name.replace('_', '-')}-benchmark"] == f"{edge.name}.benchmark:main"
+    assert not any(
+        k.endswith("-benchmark")
+        for k in tomllib.loads(read(mobile, "pyproject.toml"))["project"]["scripts"]
+    )
+    export = read(edge, "src/{pkg}/export.py")
+    assert "def edge_bundle" in export and '"num_threads"' in export
+    assert "edge_bundle" not in read(mobile, "src/{pkg}/export.py")
+    benchmark = read(edge, "src/{pkg}/benchmark.py")
+    assert "from ai_edge_litert.interpreter import Interpreter" in benchmark
+    assert "import tensorflow" not in benchmark
