@@ -130,38 +130,21 @@ def test_new_data_sets_answers(tmp_path):
     assert (dest / ".gitlab-ci.yml").is_file() and not (dest / ".github").exists()
 
 
-def test_new_stack_override_warns(tmp_path):
-    result = runner.invoke(
-        app,
-        [
-            "new",
-            str(tmp_path / "demo"),
-            "-y",
-            "--task",
-            "tabular-regression",
-            "--goal",
-            "research",
-            "--dry-run",
-        ],
-    )
-    assert result.exit_code == 0  # the rules pick tabular for tables, even for research
-    result = runner.invoke(
-        app,
-        [
-            "new",
-            str(tmp_path / "demo"),
-            "-y",
-            "--task",
-            "image-classification",
-            "--hardware",
-            "tpu",
-            "--stack",
-            "tabular",
-            "--dry-run",
-        ],
-    )
+def test_new_stack_override_warns_and_uses_the_chosen_stack(tmp_path):
+    args = ["new", str(tmp_path / "demo"), "-y", "--task", "image-classification"]
+    result = runner.invoke(app, [*args, "--hardware", "gpu", "--stack", "tf-tflite", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "--stack tf-tflite overrides the rules, which recommend torch-lightning" in result.stderr
+    assert "Stack: tf-tflite" in result.output
+    assert "src/demo/export.py" in result.output
+
+
+def test_new_stack_that_cannot_serve_the_task_is_exit_2(tmp_path):
+    args = ["new", str(tmp_path / "demo"), "-y", "--task", "image-classification"]
+    result = runner.invoke(app, [*args, "--hardware", "tpu", "--stack", "tabular"])
     assert result.exit_code == 2
     assert "tabular does not generate image-classification" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 BAD_NEW = [

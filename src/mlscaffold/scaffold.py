@@ -159,7 +159,7 @@ def questions(root: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
-def worker_class() -> type:
+def worker_class() -> type | None:
     """Copier's Worker, minus one `git config` subprocess per rendered file.
 
     After writing each file Copier asks git for `core.fileMode` to keep a git index's
