@@ -89,6 +89,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 def expected_files(case: dict) -> list[str]:
     extra = ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
+    extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
     return sorted(COMMON + DATA[case["task"]] + CI_FILES[case["ci"]] + extra)
 
 

@@ -17,7 +17,7 @@ def _batch_size(batch: Any) -> int:
 
 
 class Throughput(Callback):
-    """Logs `train_samples_per_sec` per epoch (all processes), training steps only.
+    """Logs `train_samples_per_sec` per epoch (summed over processes), training steps only.
 
     The clock stops at the last training batch, so validation time does not count.
     """
@@ -32,10 +32,17 @@ class Throughput(Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         elapsed = self._end - self._start
-        if self._samples and elapsed > 0:
-            # Each process timed its own share; the global rate assumes balanced shards (DDP).
-            rate = self._samples * trainer.world_size / elapsed
-            pl_module.log("train_samples_per_sec", rate, on_step=False, on_epoch=True)
+        rate = self._samples / elapsed if elapsed > 0 else 0.0
+        # Every process logs (a collective), and the global rate is the sum of each one's own:
+        # one all-reduce per epoch under DDP, nothing on one device.
+        pl_module.log(
+            "train_samples_per_sec",
+            rate,
+            on_step=False,
+            on_epoch=True,
+            sync_dist=True,
+            reduce_fx="sum",
+        )
 
 
 class PlotCurves(Callback):

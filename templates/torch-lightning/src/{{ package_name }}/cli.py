@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+import torch
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from .data import DataModule
@@ -36,6 +37,9 @@ class CLI(LightningCLI):
 
 def run(args: list[str] | None = None) -> CLI:
     """Run one subcommand (`args` like sys.argv[1:]; None reads sys.argv) and return the CLI."""
+    # TF32 tensor cores for the matmuls that stay in fp32 (Ampere and newer GPUs; ignored on
+    # CPU): much faster at a precision that training does not notice. "highest" turns it off.
+    torch.set_float32_matmul_precision("high")
     return CLI(
         Classifier,
         DataModule,
