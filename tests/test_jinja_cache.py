@@ -97,3 +97,27 @@ def test_environment_setup_gets_its_own_folder(tmp_path):
     more_extensions = jinja_cache.cache_directory(tmp_path, {}, ["jinja2.ext.do", "x.Y"])
     assert len({plain, other_delimiters, more_extensions}) == 3
     assert plain == jinja_cache.cache_directory(tmp_path, {}, ["jinja2.ext.do"])
+
+
+def test_old_entries_and_other_versions_are_pruned_when_compiling(tmp_path):
+    import os
+    import time
+
+    current, other_version = tmp_path / "now", tmp_path / "old-jinja"
+    other_version.mkdir()
+    env = SandboxedEnvironment()
+    jinja_cache.install(env, current)
+    env.from_string("{{ 'kept' }}")
+    kept = list(current.glob("*.cache"))
+    stale = current / "__jinja2_stale.cache"
+    stale.write_bytes(b"x")
+    month_ago = time.time() - 40 * 86400
+    for path in (stale, other_version):
+        os.utime(path, (month_ago, month_ago))
+    again = SandboxedEnvironment()
+    jinja_cache.install(again, current)
+    assert again.from_string("{{ 'kept' }}").render() == "kept"  # a hit: no clean-up yet
+    assert stale.exists()
+    assert again.from_string("{{ 'new' }}").render() == "new"  # a miss writes, and prunes
+    assert not stale.exists() and not other_version.exists()
+    assert all(path.exists() for path in kept)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,12 @@ import jinja2
 from jinja2 import Environment, FileSystemBytecodeCache, nodes
 from jinja2.bccache import Bucket
 
+MAX_AGE_DAYS = 30
+
 
 class _CompileCache(FileSystemBytecodeCache):
+    pruned = False
+
     def load_bytecode(self, bucket: Bucket) -> None:
         try:
             super().load_bytecode(bucket)
@@ -28,9 +34,23 @@ class _CompileCache(FileSystemBytecodeCache):
             bucket.reset()
 
     def dump_bytecode(self, bucket: Bucket) -> None:
+        if not self.pruned:  # only runs that compile something pay for the clean-up
+            self.pruned = True
+            prune(Path(self.directory))
         # A read-only or full cache costs speed, never the render.
         with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
+
+
+def prune(directory: Path, max_age_days: float = MAX_AGE_DAYS) -> None:
+    """Drop entries written more than `max_age_days` ago, here and in the folders of other
+    Jinja/Copier versions: sources the template no longer has would otherwise stay forever.
+    An entry still in use is simply compiled and written again."""
+    cutoff = time.time() - max_age_days * 86400
+    for path in [*directory.glob("*.cache"), *directory.parent.glob("*/")]:
+        with contextlib.suppress(OSError):
+            if path != directory and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def cache_directory(root: Path, env_options: dict[str, Any], extensions: list[Any]) -> Path:
