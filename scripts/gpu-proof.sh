@@ -8,6 +8,10 @@
 # lightning, jsonargparse[signatures], transformers, datasets, accelerate, onnx...). The projects
 # are used from their `src/` (PYTHONPATH), not installed. docs/gpu.md holds the last results.
 set -u
+if ! python3 -c "import sys, torch; sys.exit(not torch.cuda.is_available())" 2>/dev/null; then
+  echo "gpu-proof: needs torch with a CUDA GPU in python3; the projects' CPU tests run in CI" >&2
+  exit 2
+fi
 work=${1:-gpu-proof}
 logs=${2:-$work/logs}
 mkdir -p "$work" "$logs"
