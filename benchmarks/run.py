@@ -92,9 +92,9 @@ def project_at_v1(repo: Path, dest: Path) -> Path:
     return dest
 
 
-def timed(command: list[str], cwd: Path | None = None) -> float:
+def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{result.stderr}")
@@ -107,9 +107,15 @@ def cases(work: Path, repo: Path, plain: Path) -> dict[str, Callable[[int], floa
     def fresh(name: str) -> Path:
         return work / f"{name}-{next(counter)}"
 
-    def new_all(_: int) -> float:
-        return sum(
-            timed(
+    def new_all(cold: bool) -> float:
+        # The cold case has a cache of its own, so it never empties the warm case's.
+        cache = work / ("cache-cold" if cold else "cache")
+        env = {**os.environ, "MLSCAFFOLD_CACHE": str(cache)}
+        total = 0.0
+        for stack, answers in STACK_ANSWERS.items():
+            if cold:  # as on the first run after an install or a template change
+                shutil.rmtree(cache / "jinja", ignore_errors=True)
+            total += timed(
                 [
                     MLSCAFFOLD,
                     "new",
@@ -118,10 +124,10 @@ def cases(work: Path, repo: Path, plain: Path) -> dict[str, Callable[[int], floa
                     *[f"--{a.split('=')[0].replace('_', '-')}={a.split('=')[1]}" for a in answers],
                     "--stack",
                     stack,
-                ]
+                ],
+                env=env,
             )
-            for stack, answers in STACK_ANSWERS.items()
-        )
+        return total
 
     def copy_all(_: int) -> float:
         return sum(
@@ -158,7 +164,8 @@ def cases(work: Path, repo: Path, plain: Path) -> dict[str, Callable[[int], floa
         "mlscaffold --version": lambda _: timed([MLSCAFFOLD, "--version"]),
         "copier --version": lambda _: timed([COPIER, "--version"]),
         "mlscaffold recommend": lambda _: timed([MLSCAFFOLD, "recommend", "--json"]),
-        "mlscaffold new (all stacks)": new_all,
+        "mlscaffold new (all stacks)": lambda _: new_all(cold=False),
+        "mlscaffold new, cold compile cache (all stacks)": lambda _: new_all(cold=True),
         "copier copy (all stacks)": copy_all,
         "mlscaffold update": update_with([MLSCAFFOLD, "update", ".", "--vcs-ref", "v0.2.0"]),
         "copier update": update_with(
@@ -175,6 +182,9 @@ def main() -> int:
     os.environ.setdefault("MLSCAFFOLD_TEMPLATE_URL", "https://github.com/mlscaffold/mlscaffold.git")
     with tempfile.TemporaryDirectory(prefix="mlscaffold-bench-") as tmp:
         work = Path(tmp)
+        # mlscaffold's own cache (template snapshot, compiled templates) lives in the run's
+        # folder: the first round fills it, as a user's first `new` would.
+        os.environ["MLSCAFFOLD_CACHE"] = str(work / "cache")
         runs = cases(work, make_template_repo(work), plain_copy(work))
         samples: dict[str, list[float]] = {name: [] for name in runs}
         for index in range(args.rounds):
@@ -182,14 +192,18 @@ def main() -> int:
                 samples[name].append(run(index))
             print(f"round {index + 1}/{args.rounds} done", file=sys.stderr)
     medians = {name: statistics.median(values) for name, values in samples.items()}
-    ratios = {
-        key: {
-            "ratio": medians[case] / medians[base],
+    ratios = {}
+    for key, (case, base, limit) in TARGETS.items():
+        of_medians = medians[case] / medians[base]
+        # Each round ran both cases back to back: the median of those paired ratios is less
+        # sensitive to load that drifts between rounds. A target is met when both are.
+        paired = statistics.median(a / b for a, b in zip(samples[case], samples[base], strict=True))
+        ratios[key] = {
+            "ratio": of_medians,
+            "paired_ratio": paired,
             "target": limit,
-            "met": medians[case] / medians[base] <= limit,
+            "met": max(of_medians, paired) <= limit,
         }
-        for key, (case, base, limit) in TARGETS.items()
-    }
     result = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -205,9 +219,14 @@ def main() -> int:
     (args.out / "latest.json").write_text(json.dumps(result, indent=2))
     lines = ["| case | median (s) |", "|---|---|"]
     lines += [f"| {name} | {value:.3f} |" for name, value in medians.items()]
-    lines += ["", "| ratio | measured | target | met |", "|---|---|---|---|"]
     lines += [
-        f"| {key} | {r['ratio']:.2f} | <= {r['target']} | {'yes' if r['met'] else 'NO'} |"
+        "",
+        "| ratio | of medians | median of paired rounds | target | met |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {key} | {r['ratio']:.2f} | {r['paired_ratio']:.2f} | <= {r['target']} "
+        f"| {'yes' if r['met'] else 'NO'} |"
         for key, r in ratios.items()
     ]
     table = "\n".join(lines)
