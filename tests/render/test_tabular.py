@@ -83,3 +83,19 @@ def test_exact_file_set_and_answers_reach_the_files(render_project, case):
     assert ("## Hardware" in readme) == (case["hardware"] != "cpu")
     assert ("LocalCUDACluster" in readme) == (case["hardware"] == "multi-gpu")
     assert ("host's CPUs" in readme) == (case["hardware"] == "tpu")
+
+
+# goal -> (cv.folds, cv.repeats, refit_on_all_rows)
+GOALS = {"prototype": (3, 1, False), "research": (5, 3, False), "production": (5, 1, True)}
+
+
+@pytest.mark.parametrize("goal", list(GOALS))
+def test_goal_sets_the_training_defaults(render_project, goal):
+    root = render_project("demo-tab", task="tabular-classification", hardware="cpu", goal=goal)
+    config = yaml.safe_load((root / "configs/train.yaml").read_text())
+    assert (config["cv"]["folds"], config["cv"]["repeats"], config["refit_on_all_rows"]) == (
+        GOALS[goal]
+    )
+    readme = (root / "README.md").read_text()
+    assert f"## Defaults for your goal ({goal})" in readme
+    assert ("refit_on_all_rows: true" in readme) == (goal == "production")

@@ -29,6 +29,7 @@ class DataConfig:
 @dataclass
 class CVConfig:
     folds: int = 5
+    repeats: int = 1
 
 
 @dataclass
@@ -42,6 +43,7 @@ class TrainConfig:
     task: str = "classification"
     seed: int = 42
     output_dir: str = "artifacts"
+    refit_on_all_rows: bool = False
     data: DataConfig = field(default_factory=DataConfig)
     cv: CVConfig = field(default_factory=CVConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -87,3 +89,7 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError("data.test_size must be between 0 and 1")
     if config.cv.folds < 2:
         raise ConfigError("cv.folds must be at least 2")
+    if config.cv.repeats < 1:
+        raise ConfigError("cv.repeats must be at least 1")
+    if not isinstance(config.refit_on_all_rows, bool):
+        raise ConfigError("refit_on_all_rows must be true or false")

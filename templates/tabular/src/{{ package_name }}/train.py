@@ -14,7 +14,12 @@ from typing import Any
 
 import joblib
 import numpy as np
-from sklearn.model_selection import KFold, StratifiedKFold, cross_validate, train_test_split
+from sklearn.model_selection import (
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    cross_validate,
+    train_test_split,
+)
 from sklearn.preprocessing import LabelEncoder
 
 from . import evaluate
@@ -56,13 +61,23 @@ def train(config: TrainConfig) -> dict[str, Any]:
         config.model.name, config.task, dict(config.model.params), config.seed, numeric, categorical
     )
     scoring = evaluate.cv_scoring(config.task, len(classes or []))
+    # Repeats reshuffle the folds: the spread of the scores then reflects the data, not one
+    # lucky split (goal=research repeats 3 times).
     splitter = (
-        StratifiedKFold(config.cv.folds, shuffle=True, random_state=config.seed)
+        RepeatedStratifiedKFold(
+            n_splits=config.cv.folds, n_repeats=config.cv.repeats, random_state=config.seed
+        )
         if config.task == "classification"
-        else KFold(config.cv.folds, shuffle=True, random_state=config.seed)
+        else RepeatedKFold(
+            n_splits=config.cv.folds, n_repeats=config.cv.repeats, random_state=config.seed
+        )
     )
     log.info(
-        "cross-validating %s on %d rows, %d folds", config.model.name, len(x_train), config.cv.folds
+        "cross-validating %s on %d rows, %d folds x %d repeats",
+        config.model.name,
+        len(x_train),
+        config.cv.folds,
+        config.cv.repeats,
     )
     cv = cross_validate(pipeline, x_train, y_train, cv=splitter, scoring=scoring)
     cv_summary = {}
@@ -91,19 +106,29 @@ def train(config: TrainConfig) -> dict[str, Any]:
     )
     plots.append(importance_path)
 
+    rows_seen = len(x_train)
+    if config.refit_on_all_rows:
+        # The scores above belong to the model fitted without the hold-out rows; the model
+        # shipped is refitted on every row with the same settings (more data, same recipe).
+        pipeline.fit(features, y)
+        rows_seen = len(features)
+        log.info("refitted on all %d rows for the saved model", rows_seen)
     bundle = {
         "pipeline": pipeline,
         "task": config.task,
         "target": config.data.target,
         "features": numeric + categorical,
         "classes": classes,
+        "rows_seen": rows_seen,
     }
     joblib.dump(bundle, out / "model.joblib")
     result = {
         "task": config.task,
         "model": config.model.name,
         "rows": {"train": len(x_train), "test": len(x_test)},
+        "saved_model_rows": bundle["rows_seen"],
         "cv": cv_summary,
+        "cv_fits": len(cv["fit_time"]),
         "holdout": holdout,
         "feature_importance": importance,
         # Throughput of the final fit, so a slow configuration is visible at a glance.
