@@ -230,3 +230,21 @@ def test_invalid_base_model_is_refused(tmp_path):
             },
         )
     assert not (tmp_path / "bad").exists()
+
+
+# goal -> (num_train_epochs in train.yaml, max_train_samples, full_determinism)
+GOALS = {"prototype": (2, 2000, None), "research": (5, None, True), "production": (5, None, None)}
+
+
+@pytest.mark.parametrize("goal", list(GOALS))
+def test_goal_sets_the_training_defaults(render_project, goal):
+    root = render_project("demo-hf", task="text-classification", hardware="cpu", goal=goal)
+    epochs, cap, determinism = GOALS[goal]
+    train = yaml.safe_load((root / "configs/train.yaml").read_text())
+    hub = yaml.safe_load((root / "configs/hub-dataset.yaml").read_text())
+    assert (train["num_train_epochs"], hub["num_train_epochs"]) == (epochs, 3 if epochs == 5 else 1)
+    for config in (train, hub):
+        assert config.get("max_train_samples") == cap
+        assert config.get("full_determinism") == determinism
+    readme = (root / "README.md").read_text()
+    assert f"## Defaults for your goal ({goal})" in readme
