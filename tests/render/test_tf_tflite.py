@@ -268,3 +268,20 @@ def test_edge_differs_from_mobile(rendered, task):
     benchmark = read(edge, "src/{pkg}/benchmark.py")
     assert "from ai_edge_litert.interpreter import Interpreter" in benchmark
     assert "import tensorflow" not in benchmark
+
+
+# goal -> (deterministic, train.epochs for text, for images)
+GOALS = {"prototype": (False, 10, 8), "research": (True, 20, 15), "production": (False, 20, 15)}
+
+
+@pytest.mark.parametrize("goal", list(GOALS))
+@pytest.mark.parametrize("task", ["text-classification", "image-classification"])
+def test_goal_sets_the_training_defaults(render_project, goal, task):
+    root = render_project("demo-tft", stack="tf-tflite", task=task, hardware="mobile", goal=goal)
+    config = yaml.safe_load((root / "configs/train.yaml").read_text())
+    deterministic, text_epochs, image_epochs = GOALS[goal]
+    assert config["deterministic"] is deterministic
+    assert config["train"]["epochs"] == (
+        text_epochs if task == "text-classification" else image_epochs
+    )
+    assert f"## Defaults for your goal ({goal})" in (root / "README.md").read_text()
