@@ -12,21 +12,22 @@ from tests.integration.stack_env import project_env, run_step
 
 pytestmark = pytest.mark.integration
 
+# (task, hardware, goal): every goal's presets are parsed and used by the project's own tests
 CASES = [
-    ("text-classification", "cpu"),
-    ("token-classification", "cpu"),
-    ("text-classification", "multi-gpu"),
+    ("text-classification", "cpu", "prototype"),
+    ("token-classification", "cpu", "research"),
+    ("text-classification", "multi-gpu", "production"),
 ]
 
 
-@pytest.mark.parametrize(("task", "hardware"), CASES, ids=[f"{t}-{h}" for t, h in CASES])
+@pytest.mark.parametrize(("task", "hardware", "goal"), CASES, ids=[f"{t}-{h}" for t, h, _ in CASES])
 def test_generated_project_installs_tests_trains_and_predicts(
-    render_project, tmp_path, task, hardware
+    render_project, tmp_path, task, hardware, goal
 ):
     name = f"hf_{task.split('-')[0]}_{hardware.replace('-', '')}"
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    project = render_project(name, stack="hf-finetune", task=task, hardware=hardware)
+    project = render_project(name, stack="hf-finetune", task=task, hardware=hardware, goal=goal)
     timings["render"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     python = project_env(project, tmp_path)

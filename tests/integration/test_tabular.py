@@ -16,6 +16,10 @@ CASES = [
     for model in ("xgboost", "lightgbm", "sklearn")
     for task in ("tabular-classification", "tabular-regression")
 ]
+# Each model's projects get one goal, so every goal is installed and trained:
+# goal -> (cross-validation fits, saved model refitted on every row)
+GOAL_OF_MODEL = {"xgboost": "prototype", "lightgbm": "research", "sklearn": "production"}
+GOAL_EFFECT = {"prototype": (3, False), "research": (15, False), "production": (5, True)}
 
 
 @pytest.mark.parametrize(("model", "task"), CASES, ids=[f"{m}-{t}" for m, t in CASES])
@@ -23,7 +27,8 @@ def test_generated_project_installs_tests_trains_and_predicts(
     render_project, tmp_path, model, task
 ):
     name = f"tab_{model}_{task.split('-')[1]}"
-    project = render_project(name, task=task, hardware="cpu", tabular_model=model)
+    goal = GOAL_OF_MODEL[model]
+    project = render_project(name, task=task, hardware="cpu", tabular_model=model, goal=goal)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     python = project_env(project, tmp_path)
@@ -47,6 +52,9 @@ def test_generated_project_installs_tests_trains_and_predicts(
         assert metrics["holdout"]["roc_auc"] >= 0.95
     else:
         assert metrics["holdout"]["r2"] >= 0.3
+    cv_fits, refit = GOAL_EFFECT[goal]
+    rows = metrics["rows"]["train"] + (metrics["rows"]["test"] if refit else 0)
+    assert (metrics["cv_fits"], metrics["saved_model_rows"]) == (cv_fits, rows), goal
     run_step(
         python,
         [
