@@ -19,8 +19,10 @@ import tomllib
 import venv
 from pathlib import Path
 
+from mlscaffold.scaffold import cache_root
+
 REQUIREMENTS = Path(__file__).with_name("stack-requirements.txt")
-CACHE_ROOT = Path(os.environ.get("MLSCAFFOLD_CACHE", Path.home() / ".cache" / "mlscaffold"))
+CACHE_ROOT = cache_root()  # the same root as mlscaffold's own caches
 
 # The tests of generated projects must never reach a hub: these make the libraries fail fast.
 OFFLINE_ENV = {
