@@ -105,6 +105,9 @@ def test_old_entries_and_other_versions_are_pruned_when_compiling(tmp_path):
 
     current, other_version = tmp_path / "now", tmp_path / "old-jinja"
     other_version.mkdir()
+    (other_version / ".mlscaffold-cache").touch()  # made by an earlier mlscaffold
+    users_own = tmp_path / "users-own"  # same age, no marker: never ours to delete
+    users_own.mkdir()
     env = SandboxedEnvironment()
     jinja_cache.install(env, current)
     env.from_string("{{ 'kept' }}")
@@ -112,7 +115,7 @@ def test_old_entries_and_other_versions_are_pruned_when_compiling(tmp_path):
     stale = current / "__jinja2_stale.cache"
     stale.write_bytes(b"x")
     month_ago = time.time() - 40 * 86400
-    for path in (stale, other_version):
+    for path in (stale, other_version, users_own):
         os.utime(path, (month_ago, month_ago))
     again = SandboxedEnvironment()
     jinja_cache.install(again, current)
@@ -121,3 +124,4 @@ def test_old_entries_and_other_versions_are_pruned_when_compiling(tmp_path):
     assert again.from_string("{{ 'new' }}").render() == "new"  # a miss writes, and prunes
     assert not stale.exists() and not other_version.exists()
     assert all(path.exists() for path in kept)
+    assert users_own.is_dir()

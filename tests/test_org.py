@@ -276,11 +276,14 @@ def test_bulk_update_with_mixed_outcomes(upstream: Path, tmp_path: Path, app, mo
 
     # the same tree again, as a table: updated/conflicting projects now have uncommitted work
     git(root / "a-stale", "commit", "-qam", "take release 0.2.0")
+    # a root that does not exist is a typo: refused before any project is touched
     result = runner.invoke(app, ["update", "--all", str(root), str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "missing is not a directory" in result.stderr
+    result = runner.invoke(app, ["update", "--all", str(root)])
     assert result.exit_code == 0, result.output
-    for name in ("a-stale", "b-current", "c-clash", "d-dirty", "e-notes", "missing"):
+    for name in ("a-stale", "b-current", "c-clash", "d-dirty", "e-notes"):
         assert name in result.stdout
-    assert "6 directories: 2 current, 2 dirty, 2 not-a-project" in result.stdout
+    assert "5 directories: 2 current, 2 dirty, 1 not-a-project" in result.stdout
 
 
 def test_discover_finds_nested_projects_and_skips_hidden_dirs(tmp_path: Path):

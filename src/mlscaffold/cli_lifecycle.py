@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mlscaffold.errors import MlscaffoldError
+from mlscaffold.errors import MlscaffoldError, UsageError
 
 
 class ConflictMode(str, Enum):  # noqa: UP042 (enum.StrEnum needs Python 3.11; we support 3.10)
@@ -35,8 +35,14 @@ UPDATE_HELP = "\n\n".join(
         "every project is tried and a summary table (or --json) shows: updated, current, "
         "conflicts, dirty (skipped), not-a-project (skipped), error. Exit 1 if any error, "
         "else 3 if any conflicts, else 0.",
+        "--conflict inline (default) leaves <<<<<<< markers in the file. --conflict rej "
+        "leaves the file at the release's version and puts YOUR changes that did not apply in "
+        "FILE.rej: re-apply them by hand before you delete the .rej, or they are lost.",
+        "A file the release adds that you already have but git ignores is kept (the release's "
+        "version is written beside it as FILE.new); a file you edited that the release deletes "
+        "is kept. Both are listed as conflicts.",
         "Exit codes: 0 ok; 1 failure (e.g. template unreachable); 2 bad usage or project "
-        "refused; 3 conflicts left.",
+        "refused; 3 conflicts left; 130 interrupted (the project is restored).",
     ]
 )
 
@@ -110,6 +116,9 @@ def update_command(
         "trust": trust,
     }
     if all_:
+        missing = [str(p) for p in paths if not p.expanduser().is_dir()]
+        if missing:
+            raise UsageError(f"update --all: {missing[0]} is not a directory")
         rows = lifecycle.update_all(paths, **options)
         _print_bulk(rows, as_json=as_json, dry_run=dry_run)
         statuses = {row.status for row in rows}
@@ -228,5 +237,7 @@ def check_command(
 
 def register(app: typer.Typer) -> None:
     """Add `update` and `check` to the mlscaffold Typer app."""
-    app.command("update", help=UPDATE_HELP)(update_command)
-    app.command("check", help=CHECK_HELP)(check_command)
+    from mlscaffold.cli import handle_errors  # interrupts: exit 130, one line
+
+    app.command("update", help=UPDATE_HELP)(handle_errors(update_command))
+    app.command("check", help=CHECK_HELP)(handle_errors(check_command))

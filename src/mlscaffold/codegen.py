@@ -147,7 +147,9 @@ def name_questions() -> dict[str, Any]:
             "validator": (
                 f"{{% if not (project_name | regex_search({names.PROJECT_NAME.pattern!r})) %}}"
                 "project_name must start with a letter, end with a letter or digit, and use only "
-                "letters, digits, '.', '_' and '-'{% endif %}"
+                "letters, digits, '.', '_' and '-'"
+                f"{{% elif project_name | length > {names.MAX_PROJECT_NAME} %}}"
+                f"project_name must have at most {names.MAX_PROJECT_NAME} characters{{% endif %}}"
             ),
         },
         "package_name": {

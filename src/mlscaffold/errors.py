@@ -19,3 +19,9 @@ class ConflictError(MlscaffoldError):
     """An update finished but left conflicts; exit code 3."""
 
     exit_code = 3
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP: what was under way is undone; exit code 130."""
+
+    exit_code = 130

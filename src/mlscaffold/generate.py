@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlscaffold import names, rules, scaffold
+from mlscaffold import names, placement, rules, scaffold, validate
 from mlscaffold.errors import UsageError
 
 
@@ -23,7 +23,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
 
 
-def _check_data(data: dict[str, str], questions: dict[str, dict[str, Any]]) -> None:
+def _check_data(data: dict[str, Any], questions: dict[str, dict[str, Any]]) -> None:
     """Typo protection: every --data key must be a question, every choice a listed value."""
     for key, value in data.items():
         if key not in questions:
@@ -33,9 +33,23 @@ def _check_data(data: dict[str, str], questions: dict[str, dict[str, Any]]) -> N
                 f"unknown answer {key!r}{hint}; the template asks: {', '.join(questions)}"
             )
         choices = questions[key].get("choices")
-        if isinstance(choices, list) and value not in [str(c) for c in choices]:
+        if isinstance(choices, list) and str(value) not in [str(c) for c in choices]:
             raise UsageError(
                 f"invalid value {value!r} for {key}; choose one of: {', '.join(map(str, choices))}"
+            )
+
+
+FLAGS = ("task", "hardware", "goal", "data_size", "stack")
+
+
+def check_flags_agree(flags: dict[str, str | None], data: dict[str, Any]) -> None:
+    """`--task X --data task=Y` is a contradiction, not a preference: refuse it."""
+    for key in FLAGS:
+        flag = flags.get(key)
+        if flag is not None and key in data and str(data[key]) != flag:
+            option = "--" + key.replace("_", "-")
+            raise UsageError(
+                f"{option} {flag} and --data {key}={data[key]} disagree; give only one of them"
             )
 
 
@@ -50,10 +64,15 @@ def plan(
 ) -> Plan:
     """Validate the request and decide every answer; raises UsageError, writes nothing."""
     data = dict(data or {})
+    dest = placement.normalize(dest)
+    check_flags_agree({"stack": stack}, data)
     scaffold.check_destination(dest, existing)
     local = scaffold.bundled_template() if template is None else Path(template)
+    questions: dict[str, dict[str, Any]] = {}
     if (local / "copier.yml").is_file():  # a remote template is checked by Copier itself
-        _check_data(data, scaffold.questions(local))
+        questions = scaffold.questions(local)
+        _check_data(data, questions)
+    data = validate.coerce_answers(data, questions)
     project_name = data.get("project_name") or dest.name
     names.check_project_name(project_name)
     package_name = data.get("package_name") or names.package_from_project(project_name)
@@ -116,8 +135,19 @@ def run(
     dry_run: bool = False,
     trust: bool = False,
     existing: str = "refuse",
+    record: tuple[str, str] | None = None,
 ) -> list[Path]:
-    """Render the plan (all or nothing); with dry_run, render to a temp dir and discard it."""
+    """Render the plan (all or nothing); with dry_run, render to a temp dir and discard it.
+
+    `record` = (`_src_path`, `_commit`) is written into the staged answers file before the
+    project is placed (rendered from the bundled copy: see sources.record_origin).
+    """
+    from mlscaffold import sources
+
+    def finish(project: Path) -> None:
+        if record is not None:
+            sources.record_origin(project, *record)
+
     if not dry_run:
         return scaffold.render(
             plan.dest,
@@ -127,6 +157,7 @@ def run(
             defaults=not ask,
             trust=trust,
             existing=existing,
+            finish=finish,
         )
     scratch = Path(tempfile.mkdtemp(prefix="mlscaffold-dry-run-"))
     try:

@@ -46,8 +46,19 @@ def prune(directory: Path, max_age_days: float = MAX_AGE_DAYS) -> None:
     """Drop entries written more than `max_age_days` ago, here and in the folders of other
     Jinja/Copier versions: sources the template no longer has would otherwise stay forever.
     An entry still in use is simply compiled and written again."""
+    from mlscaffold.scaffold import CACHE_MARKER
+
     cutoff = time.time() - max_age_days * 86400
-    for path in [*directory.glob("*.cache"), *directory.parent.glob("*/")]:
+    # Only what this cache wrote: Jinja's own entry names, and folders holding our marker.
+    ours = [
+        *directory.glob("__jinja2_*.cache"),
+        *(
+            p
+            for p in directory.parent.glob("*/")
+            if not p.is_symlink() and (p / CACHE_MARKER).is_file()
+        ),
+    ]
+    for path in ours:
         with contextlib.suppress(OSError):
             if path != directory and path.stat().st_mtime < cutoff:
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
@@ -68,10 +79,13 @@ def cache_directory(root: Path, env_options: dict[str, Any], extensions: list[An
 
 def install(env: Environment, directory: Path) -> None:
     """Give `env` a persistent compile cache for file templates and `from_string` sources."""
+    from mlscaffold.scaffold import mark_cache_folder
+
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError:
         return  # no cache folder: render as plain Copier does
+    mark_cache_folder(directory)
     cache = _CompileCache(str(directory))
     env.bytecode_cache = cache  # file templates: Jinja's loader uses it as it is
     compile_source = env.compile

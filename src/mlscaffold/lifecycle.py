@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -17,7 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from mlscaffold import update_guard
 from mlscaffold.errors import MlscaffoldError, UsageError
+from mlscaffold.placement import reason, signals_held
 from mlscaffold.sources import (
     ANSWERS_FILE,
     OrgConfig,
@@ -260,7 +261,25 @@ def _preflight(project: Path) -> _Project:
             f"{project} records no template git source and version (_src_path, _commit in "
             f"{ANSWERS_FILE}); it was rendered from a non-git template and cannot be updated"
         )
+    _check_writable(project, path, top)
     return _Project(path, top, answers)
+
+
+def _check_writable(shown: Path, path: Path, top: Path) -> None:
+    """An update may rewrite any tracked file and git's index: all must be writable first,
+    or a half-done update could not be undone."""
+    tracked = _z(_git(path, "ls-files", "-z", "--", "."))
+    git_dir = Path(_git(path, "rev-parse", "--absolute-git-dir").strip())
+    dirs = {path, git_dir} | {(path / rel).parent for rel in tracked}
+    for candidate in [*sorted(dirs), *(path / rel for rel in tracked)]:
+        if candidate.is_symlink() or not candidate.exists():
+            continue
+        if not os.access(candidate, os.W_OK):
+            rel = os.path.relpath(candidate, path)
+            raise UsageError(
+                f"{shown}: {rel} is not writable and an update may need to change it; "
+                "fix its permissions (chmod u+w), then update again"
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,7 +374,8 @@ def _copier_update(
     defaults: bool,
     trust: bool,
     data: dict[str, Any] | None,
-) -> None:
+) -> update_guard.Guard:
+    """Run Copier's update under the guard; on any failure or signal, restore HEAD."""
     import copier
     from copier.errors import CopierError, UnsafeTemplateError, UserMessageError
     from plumbum import ProcessExecutionError
@@ -372,15 +392,23 @@ def _copier_update(
         unsafe=trust,
         quiet=True,
     )
+    guard = None
     try:
-        worker = worker_class()
-        if worker is None:
-            copier.run_update(str(project.path), **options)  # type: ignore[arg-type]
-        else:
-            with worker(dst_path=project.path, **options) as running:
-                running.run_update()
+        with update_guard.guarding(project.path) as guard:
+            worker = worker_class()
+            if worker is None:
+                copier.run_update(str(project.path), **options)  # type: ignore[arg-type]
+            else:
+                with worker(dst_path=project.path, **options) as running:
+                    running.run_update()
+        return guard
     except BaseException as exc:
-        _restore(project)
+        with signals_held():
+            _restore(project)
+            if guard is not None:
+                guard.remove_created()
+        if isinstance(exc, MlscaffoldError):
+            raise
         if isinstance(exc, UnsafeTemplateError):
             raise UsageError(
                 "the template runs tasks, migrations or Jinja extensions: review it, then "
@@ -398,7 +426,9 @@ def _copier_update(
                 f"{project.answers.get('_src_path')}"
             ) from None
         if isinstance(exc, OSError):
-            raise MlscaffoldError(f"update of {project.path} failed: {exc}") from None
+            raise MlscaffoldError(
+                f"update of {project.path} failed: {reason(exc)}; the project was restored"
+            ) from None
         if isinstance(exc, CopierError):
             raise MlscaffoldError(
                 f"update of {project.path} failed: {_last_line(str(exc))}"
@@ -439,7 +469,7 @@ def update(
         return _dry_run(
             proj, vcs_ref=vcs_ref, conflict=conflict, defaults=defaults, trust=trust, data=data
         )
-    _copier_update(
+    guard = _copier_update(
         proj, vcs_ref=vcs_ref, conflict=conflict, defaults=defaults, trust=trust, data=data
     )
     new = read_answers(proj.path).get("_commit")
@@ -447,9 +477,17 @@ def update(
         proj.path,
         old,
         str(new) if new is not None else None,
-        conflicts=find_conflicts(proj.path),
+        conflicts=_merge_conflicts(find_conflicts(proj.path), guard),
         changed=_changed_paths(proj.path),
     )
+
+
+def _merge_conflicts(found: list[Conflict], guard: update_guard.Guard) -> list[Conflict]:
+    """Copier's conflicts and the guard's (a path in both gets both kinds)."""
+    kinds: dict[str, list[str]] = {c.path: [c.kind] for c in found}
+    for rel, kind in guard.conflicts():
+        kinds.setdefault(rel, []).append(kind)
+    return [Conflict(rel, "; ".join(k)) for rel, k in sorted(kinds.items())]
 
 
 def _dry_run(proj: _Project, **kw: Any) -> UpdateResult:
@@ -463,8 +501,8 @@ def _dry_run(proj: _Project, **kw: Any) -> UpdateResult:
             ) from None
         sub = clone / proj.path.relative_to(proj.top)
         inner = _Project(sub, clone, proj.answers)
-        _copier_update(inner, **kw)
-        conflicts = find_conflicts(sub)
+        guard = _copier_update(inner, **kw)
+        conflicts = _merge_conflicts(find_conflicts(sub), guard)
         changed = _changed_paths(sub)
         _git(sub, "add", "-A", "--", ".")
         diff = _git(sub, "diff", "--cached", "--no-color", "--relative", "HEAD", "--", ".")
@@ -497,8 +535,14 @@ def check(project: Path) -> CheckResult:
             f"{project} records no template git source and version (_src_path, _commit); "
             "it cannot be checked or updated"
         )
+    have = parse_version(str(current))
+    if have is None:
+        raise UsageError(
+            f"{project}: _commit {str(current)!r} in {ANSWERS_FILE} is not a release version "
+            "(like v0.1.0); restore it from git history, then check again"
+        )
     latest = latest_tag(str(source))
-    newest, have = parse_version(latest), parse_version(str(current))
+    newest = parse_version(latest)
     due = newest is not None and have is not None and newest > have
     return CheckResult(str(current), latest, due, str(source), path)
 
@@ -623,6 +667,7 @@ def new_project(
     org = load_org_config() if org is None else org
     answers = merge_answers(org, data)
     plan = plan_template(template, vcs_ref, org)
+    record = plan.record
     files = scaffold.render(
         dest,
         answers,
@@ -630,13 +675,8 @@ def new_project(
         vcs_ref=plan.vcs_ref,
         defaults=defaults,
         trust=trust,
+        finish=(lambda staged: record_origin(staged, *record)) if record else None,
     )
-    if plan.record is not None:
-        try:
-            record_origin(dest, *plan.record)
-        except BaseException:
-            shutil.rmtree(dest, ignore_errors=True)
-            raise
     recorded = read_answers(dest.absolute())
     src, commit = recorded.get("_src_path"), recorded.get("_commit")
     return NewResult(files, str(src) if src else None, str(commit) if commit else None)

@@ -12,8 +12,10 @@ import sys
 
 from mlscaffold.errors import UsageError
 
-PROJECT_NAME = re.compile(r"^[A-Za-z]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
-PACKAGE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# \Z, not $: `$` also matches before a trailing newline ("abc\n" would pass).
+PROJECT_NAME = re.compile(r"^[A-Za-z]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
+PACKAGE_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
+MAX_PROJECT_NAME = 100
 
 # Names that would shadow what the generated project imports, or confuse tooling.
 RESERVED = frozenset(
@@ -70,6 +72,8 @@ def package_from_project(project_name: str) -> str:
 
 
 def check_project_name(name: str) -> None:
+    if len(name) > MAX_PROJECT_NAME:
+        raise UsageError(f"invalid project name {name[:20]!r}...: use at most {MAX_PROJECT_NAME} characters")
     if not PROJECT_NAME.match(name):
         raise UsageError(
             f"invalid project name {name!r}: start with a letter, end with a letter or digit, "

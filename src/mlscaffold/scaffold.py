@@ -8,19 +8,25 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from mlscaffold.errors import MlscaffoldError, UsageError
+from mlscaffold import placement
+from mlscaffold.errors import Interrupted, MlscaffoldError, UsageError
 
 TEMPLATE_FILES = ("copier.yml", "templates")
 
 
 def cache_root() -> Path:
-    """Where mlscaffold keeps what it can rebuild: template snapshots, compiled templates."""
-    return Path(os.environ.get("MLSCAFFOLD_CACHE", Path.home() / ".cache" / "mlscaffold"))
+    """Where mlscaffold keeps what it can rebuild: template snapshots, compiled templates.
+
+    An empty `$MLSCAFFOLD_CACHE` counts as unset (it would otherwise mean the current directory).
+    """
+    explicit = os.environ.get("MLSCAFFOLD_CACHE", "").strip()
+    root = Path(explicit).expanduser() if explicit else Path.home() / ".cache" / "mlscaffold"
+    return root.absolute()
 
 
 def bundled_template() -> Path:
@@ -52,13 +58,29 @@ def _snapshot_key(src: Path, files: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+# Written into every folder mlscaffold's caches create: pruning removes only folders that
+# hold it, never one it did not make (a cache root set to a user's own directory).
+CACHE_MARKER = ".mlscaffold-cache"
+
+
+def mark_cache_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        (folder / CACHE_MARKER).touch()
+
+
 def _prune(folder: Path, keep: Path, max_age_s: float = 86_400) -> None:
     """Drop day-old snapshots of earlier template states (they pile up while developing)."""
     import time
 
     for entry in folder.iterdir():
-        if entry != keep and time.time() - entry.stat().st_mtime > max_age_s:
-            shutil.rmtree(entry, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            if (
+                entry != keep
+                and not entry.is_symlink()
+                and (entry / CACHE_MARKER).is_file()
+                and time.time() - entry.stat().st_mtime > max_age_s
+            ):
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -87,6 +109,7 @@ def plain_template(src: Path) -> Iterator[Path]:
     building = _copy_files(
         src, files, Path(tempfile.mkdtemp(prefix=".building-", dir=snapshot.parent))
     )
+    mark_cache_folder(building)
     try:
         os.rename(building, snapshot)  # atomic: a concurrent builder's copy is identical
     except OSError:
@@ -103,44 +126,18 @@ def _copy_files(src: Path, files: list[Path], into: Path) -> Path:
     return into
 
 
-EXISTING = ("refuse", "keep", "overwrite")
-
-
-def check_destination(dest: Path, existing: str = "refuse") -> None:
-    """Refuse anything but a new or empty directory unless told how to treat existing files."""
-    if dest.exists() and not dest.is_dir():
-        raise UsageError(f"{dest} exists and is not a directory; choose a new path")
-    if existing == "refuse" and dest.is_dir() and any(dest.iterdir()):
-        raise UsageError(
-            f"{dest} exists and is not empty; choose a new directory, or pass --existing keep "
-            "(add missing files, keep yours) or --existing overwrite"
-        )
+EXISTING = placement.EXISTING
+check_destination = placement.check_destination
 
 
 def _missing_ancestor(path: Path) -> Path | None:
     """The topmost directory of `path` that does not exist yet (to remove on failure)."""
     top = None
     for parent in [path, *path.parents]:
-        if parent.exists():
+        if os.path.lexists(parent):
             break
         top = parent
     return top
-
-
-def _merge_into(project: Path, dest: Path, existing: str) -> list[Path]:
-    """Copy a rendered project into an existing directory; never deletes the user's files."""
-    written = []
-    for source in sorted(project.rglob("*")):
-        if not source.is_file():
-            continue
-        rel = source.relative_to(project)
-        target = dest / rel
-        if target.exists() and existing == "keep":
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
-        written.append(rel)
-    return written
 
 
 def built_stacks(root: Path | None = None) -> set[str]:
@@ -191,7 +188,7 @@ def worker_class() -> type | None:
     except ImportError:  # pragma: no cover - a Copier without that internal
         return None
 
-    from mlscaffold import jinja_cache
+    from mlscaffold import jinja_cache, update_guard
 
     class FastWorker(Worker):
         @cached_property
@@ -202,6 +199,21 @@ def worker_class() -> type | None:
             )
             jinja_cache.install(env, directory)
             return env
+
+        def _render_allowed(
+            self,
+            dst_relpath: Path,
+            is_dir: bool = False,
+            is_symlink: bool = False,
+            expected_contents: bytes | Path = b"",
+            expected_mode: int | None = None,
+        ) -> bool:
+            # An update never overwrites a file of the user's that git cannot bring back.
+            if not update_guard.render_allowed(self, dst_relpath, expected_contents, is_dir):
+                return False
+            return super()._render_allowed(
+                dst_relpath, is_dir, is_symlink, expected_contents, expected_mode
+            )
 
         def _sync_git_index_executable_bit(self, *args: Any, **kwargs: Any) -> None:
             root = self.subproject.local_abspath
@@ -257,53 +269,77 @@ def render(
     defaults: bool = True,
     trust: bool = False,
     existing: str = "refuse",
+    finish: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Render the template into `dest`, all or nothing; returns the files written.
 
-    The project is rendered into a temporary directory beside `dest` and renamed into place
-    only when complete, so a failure or Ctrl-C leaves nothing behind. Into a non-empty
-    directory only with `existing` = "keep" (add missing files) or "overwrite" (replace the
-    template's files); the user's other files are never touched.
+    The project is rendered into a staging folder (beside a new `dest`, inside an existing
+    one, so moves stay on one file system) and placed by mlscaffold.placement: a new `dest`
+    in one rename, an existing directory file by file after every write was planned. A
+    failure, Ctrl-C, SIGTERM or SIGHUP leaves the destination as it was. `finish` may edit
+    the staged project (the answers file) before it is placed.
     """
-    from copier import errors as copier_errors
-    from jinja2 import TemplateError
-
-    dest = dest.absolute()
-    check_destination(dest, existing)
-    created = _missing_ancestor(dest.parent)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlscaffold-", dir=dest.parent))
+    shown = dest
+    dest = placement.normalize(dest)
+    placement.check_destination(dest, existing)
+    fresh = not os.path.lexists(dest)
+    created = _missing_ancestor(dest.parent) if fresh else None
+    staging: Path | None = None
     done = False
     try:
-        project = staging / dest.name
-        with contextlib.ExitStack() as stack:
-            src = (
-                str(template)
-                if template is not None
-                else str(stack.enter_context(plain_template(bundled_template())))
+        try:
+            if fresh:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(
+                tempfile.mkdtemp(prefix=".mlscaffold-", dir=dest.parent if fresh else dest)
             )
-            try:
-                _copy(
-                    src,
-                    project,
-                    data=data,
-                    defaults=defaults,
-                    unsafe=trust,
-                    quiet=True,
-                    vcs_ref=vcs_ref,
-                )
-            except (copier_errors.CopierError, ValueError, TemplateError, OSError) as exc:
-                raise _copier_error(exc) from exc
-        if dest.is_dir() and any(dest.iterdir()):
-            files = _merge_into(project, dest, existing)
-        else:
-            files = sorted(p.relative_to(project) for p in project.rglob("*") if p.is_file())
-            if dest.is_dir():
-                dest.rmdir()  # empty: rename needs it gone
-            os.rename(project, dest)
+        except OSError as exc:
+            raise placement.path_error(shown, exc) from None
+        project = staging / (dest.name if fresh else "project")
+        try:
+            _render_into(project, data, template, vcs_ref, defaults, trust)
+            if finish is not None:
+                finish(project)
+            if fresh:
+                files = sorted(p.relative_to(project) for p in project.rglob("*") if p.is_file())
+                os.rename(project, dest)
+            else:
+                steps = placement.plan(project, dest, existing)
+                files = placement.place(project, dest, steps, staging / "backups")
+        except OSError as exc:
+            raise placement.path_error(shown, exc) from None
         done = True
         return files
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not done and created is not None:
-            shutil.rmtree(created, ignore_errors=True)
+        with placement.signals_held():
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if not done and created is not None:
+                shutil.rmtree(created, ignore_errors=True)
+
+
+def _render_into(
+    project: Path,
+    data: dict[str, Any],
+    template: str | Path | None,
+    vcs_ref: str | None,
+    defaults: bool,
+    trust: bool,
+) -> None:
+    from copier import errors as copier_errors
+    from jinja2 import TemplateError
+
+    with contextlib.ExitStack() as stack:
+        src = (
+            str(template)
+            if template is not None
+            else str(stack.enter_context(plain_template(bundled_template())))
+        )
+        try:
+            _copy(src, project, data=data, defaults=defaults, unsafe=trust, quiet=True, vcs_ref=vcs_ref)
+        except KeyboardInterrupt:  # Copier's CopierAnswersInterrupt too: its text is internals
+            raise Interrupted() from None
+        except OSError:
+            raise
+        except (copier_errors.CopierError, ValueError, TemplateError) as exc:
+            raise _copier_error(exc) from exc
