@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 TASKS = ("classification", "regression")
+CLASS_WEIGHTS = ("auto", "balanced", "none")
 MODELS = ("xgboost", "lightgbm", "sklearn")
 
 
@@ -22,6 +23,8 @@ class DataConfig:
     target: str = "target"
     numeric: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)
+    datetime: list[str] = field(default_factory=list)
+    id_columns: list[str] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)
     test_size: float = 0.2
 
@@ -36,6 +39,7 @@ class CVConfig:
 class ModelConfig:
     name: str = "xgboost"
     params: dict[str, Any] = field(default_factory=dict)
+    class_weight: str = "auto"
 
 
 @dataclass
@@ -85,6 +89,14 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError(f"task must be one of {TASKS}, got {config.task!r}")
     if config.model.name not in MODELS:
         raise ConfigError(f"model.name must be one of {MODELS}, got {config.model.name!r}")
+    if config.model.class_weight not in CLASS_WEIGHTS:
+        raise ConfigError(
+            f"model.class_weight must be one of {CLASS_WEIGHTS}, got {config.model.class_weight!r}"
+        )
+    for key in ("numeric", "categorical", "datetime", "id_columns", "drop"):
+        names = getattr(config.data, key)
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ConfigError(f"data.{key} must be a list of column names")
     if not 0.0 < config.data.test_size < 1.0:
         raise ConfigError("data.test_size must be between 0 and 1")
     if config.cv.folds < 2:

@@ -27,7 +27,9 @@ def cv_scoring(task: str, n_classes: int) -> dict[str, str]:
     return {"roc_auc": auc, "accuracy": "accuracy", "f1_macro": "f1_macro"}
 
 
-def holdout_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray, proba=None) -> dict:
+def holdout_metrics(
+    task: str, y_true: np.ndarray, y_pred: np.ndarray, proba=None, classes: list | None = None
+) -> dict:
     if task == "regression":
         return {
             "r2": float(metrics.r2_score(y_true, y_pred)),
@@ -38,6 +40,13 @@ def holdout_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray, proba=Non
         "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
         "f1_macro": float(metrics.f1_score(y_true, y_pred, average="macro")),
     }
+    if classes is not None:
+        # Recall per class: an overall accuracy of 0.86 can hide a class never predicted.
+        recall = metrics.recall_score(
+            y_true, y_pred, labels=range(len(classes)), average=None, zero_division=0
+        )
+        pairs = zip(classes, recall, strict=True)
+        result["recall"] = {str(name): float(value) for name, value in pairs}
     if proba is not None:
         if proba.shape[1] == 2:
             result["roc_auc"] = float(metrics.roc_auc_score(y_true, proba[:, 1]))

@@ -12,7 +12,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from .data import DataError, load_table
+from .data import DataError, Schema, load_table, prepare_features, summarize
 
 
 def load_model(path: str | Path) -> dict[str, Any]:
@@ -23,14 +23,21 @@ def load_model(path: str | Path) -> dict[str, Any]:
 
 
 def predict_frame(bundle: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
-    """Predictions (and class probabilities) for each row, in the input's order."""
-    missing = [c for c in bundle["features"] if c not in frame.columns]
-    if missing:
-        raise DataError(f"input lacks the model's feature column(s): {', '.join(missing)}")
-    features = frame[bundle["features"]]
+    """Predictions (and class probabilities) for each row, in the input's order.
+
+    The input is checked against the schema saved at training: every feature column present,
+    numbers and dates parseable. Any violation is an error that lists the rows (a model fed a
+    string where it learned numbers would otherwise score the row as "missing", silently).
+    ID columns seen at training are copied into the output, first.
+    """
+    schema = Schema(**bundle["schema"])
+    features, problems, _ = prepare_features(frame, schema)
+    if problems:
+        head = "" if len(problems) == 1 else f"{len(problems)} cells do not match the model: "
+        raise DataError(f"{head}{summarize(problems)} (fix or remove the row)")
     pipeline = bundle["pipeline"]
     predictions = pipeline.predict(features)
-    out = pd.DataFrame(index=frame.index)
+    out = frame[[c for c in schema.id_columns if c in frame.columns]].copy()
     if bundle["task"] == "classification":
         classes = bundle["classes"]
         out["prediction"] = [classes[int(i)] for i in predictions]

@@ -21,14 +21,37 @@ from sklearn.model_selection import (
     train_test_split,
 )
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.class_weight import compute_sample_weight
 
 from . import evaluate
 from .config import ConfigError, TrainConfig, load_config
-from .data import DataError, feature_columns, load_table, make_sample, split_target
+from .data import (
+    DataError,
+    infer_schema,
+    load_table,
+    make_sample,
+    prepare_features,
+    split_target,
+    summarize,
+)
 from .pipeline import build_pipeline
 
 log = logging.getLogger(__name__)
 SAMPLE_PATH = "data/sample.csv"
+
+
+def class_weights(y: np.ndarray, setting: str) -> np.ndarray | None:
+    """Per-row weights that make every class count the same, or None.
+
+    `auto` weighs only skewed targets (the rarest class under half the most common one):
+    without weights a booster on 14% positives can predict no positive at all.
+    """
+    if setting == "none":
+        return None
+    counts = np.bincount(y)
+    if setting == "auto" and counts.min() >= 0.5 * counts.max():
+        return None
+    return compute_sample_weight("balanced", y)
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
@@ -41,25 +64,45 @@ def train(config: TrainConfig) -> dict[str, Any]:
             "wrote the sample data set to %s (built from scikit-learn's bundled data)", data_path
         )
     frame = load_table(data_path)
-    features, target = split_target(frame, config.data, config.task)
-    numeric, categorical = feature_columns(frame, config.data)
-    features = features[numeric + categorical]
+    rows_read = len(frame)
+    schema = infer_schema(frame, config.data)
+    frame, target = split_target(frame, config.data, config.task, folds=config.cv.folds)
+    features, problems, coerced = prepare_features(frame, schema)
+    schema.coerced_to_missing = coerced
+    for column, count in coerced.items():
+        log.warning("column %r: %d cell(s) were not valid and count as missing", column, count)
+    if problems:
+        log.warning("the first cells that did not parse:\n%s", summarize(problems))
+    for role in ("numeric", "categorical", "datetime", "id_columns", "dropped"):
+        log.info("%-11s %s", role, ", ".join(getattr(schema, role)) or "-")
+    numeric, categorical = schema.numeric, schema.categorical
 
-    classes: list[str] | None = None
+    classes: list[Any] | None = None
     y = target.to_numpy()
     if config.task == "classification":
-        # Gradient boosting libraries want labels 0..k-1; the names are kept for predictions.
+        # Gradient boosting libraries want labels 0..k-1; the original labels (integers stay
+        # integers, sorted as numbers) are kept for predictions.
         encoder = LabelEncoder()
-        y = encoder.fit_transform(target.astype(str))
-        classes = [str(c) for c in encoder.classes_]
+        y = encoder.fit_transform(target)
+        classes = encoder.classes_.tolist()
 
     stratify = y if config.task == "classification" else None
     x_train, x_test, y_train, y_test = train_test_split(
         features, y, test_size=config.data.test_size, random_state=config.seed, stratify=stratify
     )
     pipeline = build_pipeline(
-        config.model.name, config.task, dict(config.model.params), config.seed, numeric, categorical
+        config.model.name,
+        config.task,
+        dict(config.model.params),
+        config.seed,
+        numeric,
+        categorical,
+        schema.datetime,
     )
+    weights = class_weights(y_train, config.model.class_weight) if classes else None
+    fit_params = {} if weights is None else {"model__sample_weight": weights}
+    if weights is not None:
+        log.info("class weights: balanced (model.class_weight=%s)", config.model.class_weight)
     scoring = evaluate.cv_scoring(config.task, len(classes or []))
     # Repeats reshuffle the folds: the spread of the scores then reflects the data, not one
     # lucky split (goal=research repeats 3 times).
@@ -79,7 +122,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         config.cv.folds,
         config.cv.repeats,
     )
-    cv = cross_validate(pipeline, x_train, y_train, cv=splitter, scoring=scoring)
+    cv = cross_validate(pipeline, x_train, y_train, cv=splitter, scoring=scoring, params=fit_params)
     cv_summary = {}
     for name in scoring:
         values = cv[f"test_{name}"]
@@ -88,16 +131,19 @@ def train(config: TrainConfig) -> dict[str, Any]:
         log.info("cv %-8s %.4f +/- %.4f", name, cv_summary[name]["mean"], cv_summary[name]["std"])
 
     fit_started = time.perf_counter()
-    pipeline.fit(x_train, y_train)
+    pipeline.fit(x_train, y_train, **fit_params)
     fit_seconds = time.perf_counter() - fit_started
     y_pred = pipeline.predict(x_test)
     proba = pipeline.predict_proba(x_test) if config.task == "classification" else None
-    holdout = evaluate.holdout_metrics(config.task, y_test, y_pred, proba)
+    holdout = evaluate.holdout_metrics(config.task, y_test, y_pred, proba, classes)
+    # Columns the model sees after encoding: IDs or a dense one-hot of thousands would show here.
+    encoded_features = pipeline.named_steps["preprocess"].transform(x_test.iloc[:1]).shape[1]
 
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     if config.task == "classification":
-        plots = evaluate.plot_classification(y_test, y_pred, proba, classes, out)
+        names = [str(c) for c in classes]
+        plots = evaluate.plot_classification(y_test, y_pred, proba, names, out)
     else:
         plots = evaluate.plot_regression(y_test, y_pred, out)
     main_score = "roc_auc" if config.task == "classification" else "r2"
@@ -110,14 +156,17 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if config.refit_on_all_rows:
         # The scores above belong to the model fitted without the hold-out rows; the model
         # shipped is refitted on every row with the same settings (more data, same recipe).
-        pipeline.fit(features, y)
+        all_weights = class_weights(y, config.model.class_weight) if classes else None
+        refit_params = {} if all_weights is None else {"model__sample_weight": all_weights}
+        pipeline.fit(features, y, **refit_params)
         rows_seen = len(features)
         log.info("refitted on all %d rows for the saved model", rows_seen)
     bundle = {
         "pipeline": pipeline,
         "task": config.task,
         "target": config.data.target,
-        "features": numeric + categorical,
+        "features": schema.features,
+        "schema": schema.as_dict(),
         "classes": classes,
         "rows_seen": rows_seen,
     }
@@ -126,6 +175,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "task": config.task,
         "model": config.model.name,
         "rows": {"train": len(x_train), "test": len(x_test)},
+        "rows_without_target": rows_read - len(features),
+        "columns": schema.as_dict(),
+        "encoded_features": int(encoded_features),
+        "class_weight": "balanced" if weights is not None else "none",
         "saved_model_rows": bundle["rows_seen"],
         "cv": cv_summary,
         "cv_fits": len(cv["fit_time"]),
