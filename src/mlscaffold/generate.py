@@ -71,8 +71,9 @@ def plan(
     questions: dict[str, dict[str, Any]] = {}
     if (local / "copier.yml").is_file():  # a remote template is checked by Copier itself
         questions = scaffold.questions(local)
+    data = validate.coerce_answers(data, questions)  # types first: YAML's `no` is a boolean
+    if questions:
         _check_data(data, questions)
-    data = validate.coerce_answers(data, questions)
     project_name = data.get("project_name") or dest.name
     names.check_project_name(project_name)
     package_name = data.get("package_name") or names.package_from_project(project_name)

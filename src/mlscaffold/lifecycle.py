@@ -274,7 +274,8 @@ def _check_writable(shown: Path, path: Path, top: Path) -> None:
     for candidate in [*sorted(dirs), *(path / rel for rel in tracked)]:
         if candidate.is_symlink() or not candidate.exists():
             continue
-        if not os.access(candidate, os.W_OK):
+        # the mode bits too: root may write anyway, but a read-only file says "don't"
+        if not os.access(candidate, os.W_OK) or not candidate.stat().st_mode & 0o222:
             rel = os.path.relpath(candidate, path)
             raise UsageError(
                 f"{shown}: {rel} is not writable and an update may need to change it; "
@@ -377,7 +378,12 @@ def _copier_update(
 ) -> update_guard.Guard:
     """Run Copier's update under the guard; on any failure or signal, restore HEAD."""
     import copier
-    from copier.errors import CopierError, UnsafeTemplateError, UserMessageError
+    from copier.errors import (
+        CopierError,
+        ForbiddenPathError,
+        UnsafeTemplateError,
+        UserMessageError,
+    )
     from plumbum import ProcessExecutionError
 
     from mlscaffold.scaffold import worker_class
@@ -413,6 +419,11 @@ def _copier_update(
             raise UsageError(
                 "the template runs tasks, migrations or Jinja extensions: review it, then "
                 "pass --trust"
+            ) from None
+        if isinstance(exc, ForbiddenPathError):
+            raise UsageError(
+                f"the update would write {_last_line(str(exc)).split(' is forbidden')[0]} "
+                "outside the project (through a symbolic link?); nothing was changed"
             ) from None
         if isinstance(exc, UserMessageError):
             raise UsageError(f"cannot update {project.path}: {_last_line(str(exc))}") from None

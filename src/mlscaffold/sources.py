@@ -75,10 +75,10 @@ _KEYS = {"template": str, "vcs_ref": str, "defaults": dict, "locked": dict}
 
 def config_path() -> Path:
     """`$MLSCAFFOLD_CONFIG`, else `$XDG_CONFIG_HOME/mlscaffold/config.yml` (~/.config by default)."""
-    explicit = os.environ.get(CONFIG_ENV)
+    explicit = os.environ.get(CONFIG_ENV, "").strip()  # empty counts as unset
     if explicit:
         return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    base = os.environ.get("XDG_CONFIG_HOME", "").strip() or str(Path.home() / ".config")
     return Path(base).expanduser() / "mlscaffold" / "config.yml"
 
 
@@ -90,7 +90,7 @@ def load_org_config(path: Path | None = None) -> OrgConfig:
     """
     import yaml
 
-    explicit = path is not None or bool(os.environ.get(CONFIG_ENV))
+    explicit = path is not None or bool(os.environ.get(CONFIG_ENV, "").strip())
     path = path if path is not None else config_path()
     if not path.is_file():
         if explicit:
@@ -129,6 +129,17 @@ def load_org_config(path: Path | None = None) -> OrgConfig:
             bad = [k for k, v in value.items() if isinstance(v, (dict, list))]
             if bad:
                 raise UsageError(f"org config {path}: {key}.{bad[0]} must be a single value")
+            for name, answer in value.items():
+                if answer is None:
+                    raise UsageError(
+                        f"org config {path}: {key}.{name} is empty (null); "
+                        "give it a value or remove the line"
+                    )
+                if isinstance(answer, float):  # YAML reads 3.10 as 3.1
+                    raise UsageError(
+                        f"org config {path}: {key}.{name} is the number {answer!r}; "
+                        f'quote it so it stays text ({name}: "{answer}")'
+                    )
         values[key] = value
     if "template" in values:
         values["template"] = normalize_source(values["template"], base=path.parent)
@@ -137,7 +148,7 @@ def load_org_config(path: Path | None = None) -> OrgConfig:
 
 def canonical_source(org: OrgConfig | None = None) -> str:
     """Where updates come from: `$MLSCAFFOLD_TEMPLATE_URL`, else the org template, else upstream."""
-    env = os.environ.get(TEMPLATE_URL_ENV)
+    env = os.environ.get(TEMPLATE_URL_ENV, "").strip()
     if env:
         return normalize_source(env)
     if org is not None and org.template:

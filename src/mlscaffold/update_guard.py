@@ -39,6 +39,7 @@ class Guard:
     kept_added: list[str] = field(default_factory=list)
     kept_deleted: list[str] = field(default_factory=list)
     created: list[Path] = field(default_factory=list)
+    created_dirs: set[Path] = field(default_factory=set)
 
     @property
     def real(self) -> Path:
@@ -54,6 +55,9 @@ class Guard:
             with contextlib.suppress(OSError):
                 if path.is_file() or path.is_symlink():
                     path.unlink()
+        for folder in sorted(self.created_dirs, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty: made by the update, for its files
 
 
 _ACTIVE: list[Guard] = []
@@ -72,10 +76,15 @@ def ignored_files(project: Path) -> set[str]:
 def render_allowed(worker: Any, dst_relpath: Path, expected: bytes | Path, is_dir: bool) -> bool:
     """False to skip a write the guard takes over; True to let Copier decide as usual."""
     guard = _ACTIVE[-1] if _ACTIVE else None
-    if guard is None or is_dir:
+    if guard is None:
         return True
     if Path(worker.subproject.local_abspath).absolute() != guard.project:
         return True  # Copier's own temporary renderings of the old and new release
+    if is_dir:
+        folder = guard.project / dst_relpath
+        if not os.path.lexists(folder):
+            guard.created_dirs.add(folder)
+        return True
     rel = dst_relpath.as_posix()
     target = guard.project / dst_relpath
     parent = Path(os.path.realpath(target.parent))
@@ -86,6 +95,10 @@ def render_allowed(worker: Any, dst_relpath: Path, expected: bytes | Path, is_di
         )
     if not os.path.lexists(target):
         guard.created.append(target)
+        for folder in target.parents:
+            if folder == guard.project or os.path.lexists(folder):
+                break
+            guard.created_dirs.add(folder)
         return True
     if rel not in guard.ignored or target.is_symlink() or not isinstance(expected, bytes):
         return True
