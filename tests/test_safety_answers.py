@@ -41,6 +41,8 @@ NASTY = [
     "# not a heading *not bold* [not](a link) <b>no html</b> &amp;",
     "Zoë Ørsted — 数据 😀 \u00a0nbsp",
     "1. not a list",
+    "<!-- not a comment --> ~~not struck~~ | not | a table |",
+    "  padded with spaces  ",
     "x" * 1000,
 ]
 printable = st.text(

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from mlscaffold import __version__
@@ -70,7 +69,7 @@ def handle_errors(command: Callable[..., None]) -> Callable[..., None]:
             command(*args, **kwargs)
         except MlscaffoldError as exc:
             raise _fail(exc, exc.exit_code) from None
-        except (KeyboardInterrupt, click.exceptions.Abort):  # Abort: Ctrl-C in a prompt
+        except (KeyboardInterrupt, typer.Abort):  # Abort: Ctrl-C or EOF in a prompt
             typer.echo("error: interrupted; nothing was changed", err=True)
             raise typer.Exit(Interrupted.exit_code) from None
 
