@@ -120,7 +120,7 @@ class PredictionWriter(BasePredictionWriter):
         if trainer.world_size > 1:
             self.path = self.path.with_stem(f"{self.path.stem}-rank{trainer.global_rank}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("w", newline="") as f:
+        with self.path.open("w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerow(self.COLUMNS)
         self._index = 0
         names = getattr(pl_module, "class_names", None)
@@ -138,7 +138,7 @@ class PredictionWriter(BasePredictionWriter):
         if batch_indices is None or len(batch_indices) != len(preds):
             batch_indices = list(range(self._index, self._index + len(preds)))
         self._index += len(preds)
-        with self.path.open("a", newline="") as f:
+        with self.path.open("a", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             for row, label, pred, prob in zip(batch_indices, labels, preds, probs, strict=True):
                 name = self.class_names[pred] if self.class_names else str(pred)

@@ -82,8 +82,11 @@ def write_metadata(module: Classifier, out_dir: Path) -> dict[str, Any]:
         "preprocessing": dict(hp.get("preprocessing") or {}),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "labels.txt").write_text("".join(f"{name}\n" for name in module.class_names))
-    (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    # UTF-8 whatever the locale: class names are often not ASCII (folder names).
+    labels = "".join(f"{name}\n" for name in module.class_names)
+    (out_dir / "labels.txt").write_text(labels, encoding="utf-8")
+    text = json.dumps(metadata, indent=2, ensure_ascii=False) + "\n"
+    (out_dir / "metadata.json").write_text(text, encoding="utf-8")
     return metadata
 
 
