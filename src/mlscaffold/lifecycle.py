@@ -8,24 +8,29 @@ found and reported, and the CLI exits 3. Copier is imported inside the functions
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from mlscaffold import update_guard
+from mlscaffold.conflicts import Conflict, find_conflicts
 from mlscaffold.errors import MlscaffoldError, UsageError
+from mlscaffold.gitops import (  # noqa: F401 (latest_tag, parse_version: public here too)
+    SourceError,
+    _git,
+    _last_line,
+    _z,
+    latest_tag,
+    parse_version,
+)
 from mlscaffold.placement import reason, signals_held
 from mlscaffold.sources import (
     ANSWERS_FILE,
     OrgConfig,
-    is_url,
     load_org_config,
     merge_answers,
-    normalize_source,
     plan_template,
     read_answers,
     record_origin,
@@ -46,18 +51,8 @@ class DirtyProjectError(UsageError):
     """The project has uncommitted changes."""
 
 
-class SourceError(MlscaffoldError):
-    """The template source cannot be reached or read (exit 1)."""
-
-
 # ---------------------------------------------------------------------------------------------
 # results
-
-
-@dataclass(frozen=True)
-class Conflict:
-    path: str  # relative to the project
-    kind: str  # "inline markers", "unmerged", "rejected hunks (.rej)"
 
 
 @dataclass
@@ -105,109 +100,6 @@ class CheckResult:
             "update_due": self.update_due,
             "source": self.source,
         }
-
-
-BULK_STATUSES = ("updated", "current", "conflicts", "dirty", "not-a-project", "error")
-
-
-@dataclass
-class BulkRow:
-    path: Path
-    status: str  # one of BULK_STATUSES
-    old: str | None = None
-    new: str | None = None
-    message: str = ""
-    conflicts: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "status": self.status,
-            "old": self.old,
-            "new": self.new,
-            "message": self.message,
-            "conflicts": self.conflicts,
-        }
-
-
-# ---------------------------------------------------------------------------------------------
-# git helpers
-
-
-def _git(cwd: Path, *args: str, check: bool = True, timeout: float = 120) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-    try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise MlscaffoldError("git is not installed; updates need git") from None
-    except subprocess.TimeoutExpired:
-        raise SourceError(f"git {args[0]} timed out after {timeout:.0f} s") from None
-    if check and proc.returncode != 0:
-        raise subprocess.CalledProcessError(
-            proc.returncode, ["git", *args], proc.stdout, proc.stderr
-        )
-    return proc.stdout
-
-
-def _last_line(text: str | None) -> str:
-    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
-    return lines[-1] if lines else "unknown error"
-
-
-def _z(text: str) -> list[str]:
-    return [p for p in text.split("\0") if p]
-
-
-def parse_version(ref: str | None) -> Any:
-    """A PEP 440 Version for a tag or a `git describe` string (`v1.2.0-3-gabc`), else None."""
-    from packaging.version import InvalidVersion, Version
-
-    if not ref:
-        return None
-    match = re.match(r"^(.+)-(\d+)-g([0-9a-f]+)$", ref)
-    text = f"{match[1]}.post{match[2]}+g{match[3]}" if match else ref
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
-
-
-def _git_url(source: str) -> str:
-    if source.startswith("gh:"):
-        return f"https://github.com/{source[3:].removesuffix('.git')}.git"
-    if source.startswith("gl:"):
-        return f"https://gitlab.com/{source[3:].removesuffix('.git')}.git"
-    if source.startswith("git+"):
-        return source[4:]
-    return source if is_url(source) else normalize_source(source)
-
-
-def latest_tag(source: str, *, prereleases: bool = False) -> str | None:
-    """The newest PEP 440 tag of a git source (`git ls-remote --tags`), None if it has none."""
-    url = _git_url(source)
-    try:
-        out = _git(Path.cwd(), "ls-remote", "--tags", "--refs", "--", url, timeout=60)
-    except subprocess.CalledProcessError as exc:
-        raise SourceError(
-            f"cannot reach the template source {source}: {_last_line(exc.stderr)}"
-        ) from None
-    best: tuple[Any, str] | None = None
-    for line in out.splitlines():
-        tag = line.partition("\t")[2].removeprefix("refs/tags/")
-        version = parse_version(tag)
-        if version is None or (version.is_prerelease and not prereleases):
-            continue
-        if best is None or version > best[0]:
-            best = (version, tag)
-    return best[1] if best else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,71 +173,6 @@ def _check_writable(shown: Path, path: Path, top: Path) -> None:
                 f"{shown}: {rel} is not writable and an update may need to change it; "
                 "fix its permissions (chmod u+w), then update again"
             )
-
-
-# ---------------------------------------------------------------------------------------------
-# conflicts
-
-_START = re.compile(rb"^<{7}(?: |$)")
-_MID = re.compile(rb"^={7}\s*$")
-_END = re.compile(rb"^>{7}(?: |$)")
-_COPIER_LABEL = b"before updating"
-
-
-def _has_markers(data: bytes, *, copier_only: bool) -> bool:
-    state = 0
-    for line in data.splitlines():
-        if state == 0 and _START.match(line):
-            if copier_only and _COPIER_LABEL not in line:
-                continue
-            state = 1
-        elif state == 1 and _MID.match(line):
-            state = 2
-        elif state == 2 and _END.match(line):
-            return True
-    return False
-
-
-def find_conflicts(project: Path) -> list[Conflict]:
-    """Every conflict left in a project: unmerged paths, `*.rej` files, inline markers.
-
-    Files the working tree changed (against HEAD) are searched for any git conflict block;
-    unchanged files only for Copier's (`<<<<<<< before updating`), so a committed doc that
-    shows generic markers is not a false alarm, while a Copier conflict committed by mistake
-    is still found.
-    """
-    path = project.absolute()
-    found: dict[str, set[str]] = {}
-
-    def add(rel: str, kind: str) -> None:
-        found.setdefault(rel, set()).add(kind)
-
-    for entry in _z(_git(path, "ls-files", "-u", "-z", "--", ".")):
-        add(entry.partition("\t")[2], "unmerged")
-    # tracked, untracked and ignored .rej files (a project may gitignore *.rej)
-    for rel in _z(_git(path, "ls-files", "-z", "--cached", "--others", "--", "*.rej")):
-        add(rel, "rejected hunks (.rej)")
-    changed = set(_z(_git(path, "diff", "--name-only", "--relative", "-z", "HEAD", "--", ".")))
-    files = _z(
-        _git(path, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
-    )
-    for rel in dict.fromkeys(files):
-        file = path / rel
-        try:
-            if not file.is_file() or file.is_symlink() or file.stat().st_size > 5_000_000:
-                continue
-            data = file.read_bytes()
-        except OSError:
-            continue
-        if b"\0" in data[:8192]:
-            continue
-        if _has_markers(data, copier_only=rel not in changed):
-            add(rel, "inline markers")
-    order = ("inline markers", "unmerged", "rejected hunks (.rej)")
-    return [
-        Conflict(rel, ", ".join(k for k in order if k in kinds))
-        for rel, kinds in sorted(found.items())
-    ]
 
 
 def _changed_paths(path: Path) -> list[str]:
@@ -559,94 +386,6 @@ def check(project: Path) -> CheckResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# bulk
-
-_SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", "build", "dist"}
-
-
-def _subdirs(path: Path) -> list[Path]:
-    try:
-        return sorted(
-            p
-            for p in path.iterdir()
-            if p.is_dir()
-            and not p.is_symlink()
-            and not p.name.startswith(".")
-            and p.name not in _SKIP_DIRS
-        )
-    except OSError:
-        return []
-
-
-def _find(path: Path, depth: int) -> Iterator[Path]:
-    if is_project(path):
-        yield path
-        return
-    if depth > 0:
-        for sub in _subdirs(path):
-            yield from _find(sub, depth - 1)
-
-
-def discover(roots: Iterable[Path], *, depth: int = 3) -> list[tuple[Path, str | None]]:
-    """(path, None) for each project under the roots; (path, why) for each skipped directory.
-
-    A root that is a project is taken as is. Otherwise each of its subdirectories is a
-    candidate: the projects in it (up to `depth` levels down), or one not-a-project row.
-    """
-    out: dict[Path, str | None] = {}
-    for root in roots:
-        root = root.expanduser().absolute()
-        if not root.is_dir():
-            out.setdefault(root, "no such directory")
-            continue
-        if is_project(root):
-            out[root] = None
-            continue
-        children = _subdirs(root)
-        if not children:
-            out.setdefault(root, f"no {ANSWERS_FILE} here")
-        for child in children:
-            found = list(_find(child, depth))
-            for project in found:
-                out[project] = None
-            if not found:
-                out.setdefault(child, f"no {ANSWERS_FILE}")
-    return list(out.items())
-
-
-def update_all(roots: list[Path], **kw: Any) -> list[BulkRow]:
-    """Update every project under the roots; never stops at a failure; one row per directory."""
-    rows: list[BulkRow] = []
-    latest: dict[str, str | None] = {}
-    for path, why in discover(roots):
-        if why is not None:
-            rows.append(BulkRow(path, "not-a-project", message=why))
-            continue
-        try:
-            result = update(path, _latest=latest, **kw)
-        except DirtyProjectError as exc:
-            rows.append(BulkRow(path, "dirty", message=str(exc)))
-        except NotAProjectError as exc:
-            rows.append(BulkRow(path, "not-a-project", message=str(exc)))
-        except MlscaffoldError as exc:
-            rows.append(BulkRow(path, "error", message=str(exc)))
-        except Exception as exc:  # one broken project must not stop the other 49
-            rows.append(BulkRow(path, "error", message=f"{type(exc).__name__}: {exc}"))
-        else:
-            rows.append(
-                BulkRow(
-                    path,
-                    result.status,
-                    result.old,
-                    result.new,
-                    message="dry run" if result.dry_run else "",
-                    conflicts=[c.path for c in result.conflicts],
-                )
-            )
-    return rows
-
-
-# ---------------------------------------------------------------------------------------------
 # new: render updatable
 
 
@@ -691,3 +430,7 @@ def new_project(
     recorded = read_answers(dest.absolute())
     src, commit = recorded.get("_src_path"), recorded.get("_commit")
     return NewResult(files, str(src) if src else None, str(commit) if commit else None)
+
+
+# `update --all` lives in mlscaffold.bulk; these names stay importable from here.
+from mlscaffold.bulk import BULK_STATUSES, BulkRow, discover, update_all  # noqa: E402, F401
