@@ -72,6 +72,21 @@ TABLE = {
     ),
     "invalid choice": (lambda b: ["new", str(b / "x"), "-y", "-d", "ci=jenkins"], 2, "choose one"),
     "--data without =": (lambda b: ["new", str(b / "x"), "-y", "-d", "ci"], 2, "KEY=VALUE"),
+    "vcs ref that is an option": (
+        lambda b: ["new", str(b / "x"), "-y", "--vcs-ref", "--upload-pack=touch pwned"],
+        2,
+        "not a git tag",
+    ),
+    "update to a vcs ref with spaces": (
+        lambda b: ["update", str(_git_project(b)), "--vcs-ref", "v1 ; id"],
+        2,
+        "not a git tag",
+    ),
+    "template source that is an option": (
+        lambda b: ["new", str(b / "x"), "-y", "--template", "-c core.sshCommand=id"],
+        2,
+        "not a path or a git URL",
+    ),
     "refused combination": (
         lambda b: ["new", str(b / "x"), "-y", "--task", "custom", "--hardware", "nope"],
         2,

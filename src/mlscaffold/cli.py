@@ -202,6 +202,10 @@ def new(
     if existing not in scaffold.EXISTING:
         raise UsageError(f"--existing must be one of: {', '.join(scaffold.EXISTING)}")
     path = placement.normalize(path)
+    from mlscaffold import validate
+
+    validate.check_ref(vcs_ref)
+    validate.check_source(template)
     interactive = not defaults and stdin_is_terminal()
     given = {"task": task, "hardware": hardware, "goal": goal, "data_size": data_size}
     generate.check_flags_agree({**given, "stack": stack}, parse_data(data or []))

@@ -106,7 +106,9 @@ def update_command(
     ] = False,
 ) -> None:
     from mlscaffold import lifecycle
+    from mlscaffold.validate import check_ref
 
+    check_ref(vcs_ref)
     paths = paths or [Path(".")]
     options = {
         "vcs_ref": vcs_ref,

@@ -34,6 +34,9 @@ FORBIDDEN_CHARS = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\uf
 # GitHub expressions) or that need quoting (" \ ` and whitespace).
 PACKAGE_INDEX = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+")
 
+# A git tag, branch or commit: never an option (`--upload-pack=...`), never whitespace.
+GIT_REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/+@-]*")
+
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -64,6 +67,16 @@ def check_package_index(value: str) -> None:
         )
 
 
+def check_ref(ref: str | None) -> None:
+    if ref is not None and (not GIT_REF.fullmatch(ref) or ".." in ref):
+        raise UsageError(f"--vcs-ref {ref!r} is not a git tag, branch or commit name")
+
+
+def check_source(source: str | None) -> None:
+    if source is not None and (source.startswith("-") or any(c in source for c in "\n\r\0")):
+        raise UsageError(f"--template {source!r} is not a path or a git URL")
+
+
 def as_bool(key: str, value: Any) -> bool:
     """A boolean answer: true/false (yes/no, on/off, 1/0), nothing else."""
     if isinstance(value, bool):
@@ -87,7 +100,7 @@ def as_text(key: str, value: Any, origin: str = "") -> str:
     if isinstance(value, bool):
         raise UsageError(
             f"answer {key!r}{where} is the boolean {value}; quote it if you meant text "
-            f"(e.g. {key}: \"{str(value).lower()}\")"
+            f'(e.g. {key}: "{str(value).lower()}")'
         )
     if isinstance(value, int):
         return str(value)
@@ -104,9 +117,7 @@ def coerce_answers(
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key.startswith("_"):
-            raise UsageError(
-                f"answer {key!r} is Copier's own bookkeeping, not a question; drop it"
-            )
+            raise UsageError(f"answer {key!r} is Copier's own bookkeeping, not a question; drop it")
         kind = questions.get(key, {}).get("type", "str")
         if kind == "bool":
             out[key] = as_bool(key, value)
