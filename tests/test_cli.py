@@ -92,6 +92,20 @@ def test_stacks_table():
     assert result.exit_code == 0 and "tabular" in result.output
 
 
+def test_stacks_reads_well_at_80_columns():
+    from mlscaffold import rules
+
+    result = runner.invoke(app, ["stacks"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for name, info in rules.stacks().items():
+        assert any(line.startswith(f"{name}: ") for line in lines), name
+        for task in info["tasks"]:  # never cut or hyphen-broken
+            assert task in result.output, task
+    assert len(lines) < 40
+
+
 def test_new_with_defaults_generates_the_tabular_project(tmp_path):
     dest = tmp_path / "demo"
     result = invoke("new", str(dest), "--defaults")
@@ -237,15 +251,51 @@ def test_new_refuses_a_malformed_org_config(tmp_path, monkeypatch):
 
 def test_interactive_menus_pick_answers_and_accept_the_recommendation(tmp_path, monkeypatch):
     monkeypatch.setattr("mlscaffold.cli.stdin_is_terminal", lambda: True)
-    # task 1 (text-classification), hardware by name, goal and size by Enter, a typo, then Enter
+    # task 1 (text-classification), a typo, hardware by name; goal and size change nothing
+    # here, so they are not asked; Enter accepts the summary screen
     result = runner.invoke(
-        app, ["new", str(tmp_path / "demo"), "--dry-run"], input="1\ngpu\n\n\nnope\n\n"
+        app, ["new", str(tmp_path / "demo"), "--dry-run"], input="1\nnope\ngpu\n\n"
     )
     assert result.exit_code == 0, result.output
     assert "Stack: hf-finetune" in result.output
-    assert "please type 1-4" in result.output
+    assert "please type 1-7" in result.output
+    assert result.output.count("choose") == 3  # task (twice: the typo) and hardware
     assert "src/demo/train.py" in result.output
+    assert "🎤" not in result.output  # one prompt style: Copier never asks
     assert not (tmp_path / "demo").exists()
+
+
+def test_interactive_asks_what_changes_the_outcome_and_lets_the_user_change_answers(
+    tmp_path, monkeypatch
+):
+    import tomllib
+
+    monkeypatch.setattr("mlscaffold.cli.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(
+        "mlscaffold.interactive.git_identity",
+        lambda: {"author_name": "Ada Lovelace", "author_email": "ada@example.org"},
+    )
+    # tabular on cpu: data size picks XGBoost or LightGBM, so it is asked (2 = large);
+    # then change the licence (menu item 2) and the description, and accept
+    reply = "4\n1\n2\nlicense\n2\ndescription\nChurn for Zoë\n\n"
+    result = runner.invoke(app, ["new", str(tmp_path / "demo")], input=reply)
+    assert result.exit_code == 0, result.output
+    assert "goal:" not in result.output  # prototype/research/production reach the same stack
+    meta = tomllib.loads((tmp_path / "demo" / "pyproject.toml").read_text())["project"]
+    assert meta["license"] == "Apache-2.0" and meta["description"] == "Churn for Zoë"
+    assert meta["authors"] == [{"name": "Ada Lovelace", "email": "ada@example.org"}]
+    answers = (tmp_path / "demo" / ".copier-answers.yml").read_text()
+    assert "tabular_model: lightgbm" in answers
+
+
+def test_interactive_refuses_a_bad_change_and_keeps_the_old_value(tmp_path, monkeypatch):
+    monkeypatch.setattr("mlscaffold.cli.stdin_is_terminal", lambda: True)
+    reply = "4\n1\n1\npackage_name\nBad Name\n\n"
+    result = runner.invoke(app, ["new", str(tmp_path / "demo"), "--dry-run"], input=reply)
+    assert result.exit_code == 0, result.output
+    assert "invalid package name 'Bad Name'" in result.output
+    assert "kept the previous value" in result.output
+    assert "src/demo/train.py" in result.output
 
 
 def test_a_stack_without_a_template_is_refused_not_stubbed(tmp_path, monkeypatch):

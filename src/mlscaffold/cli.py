@@ -146,20 +146,6 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def _ask(name: str, values: list[str], default: str) -> str:
-    """A numbered menu: type the number or the value; Enter keeps the default."""
-    typer.echo(f"{name.replace('_', ' ')}:")
-    for number, value in enumerate(values, 1):
-        typer.echo(f"  {number}) {value}")
-    while True:
-        reply = typer.prompt("choose", default=str(values.index(default) + 1)).strip()
-        if reply.isdigit() and 1 <= int(reply) <= len(values):
-            return values[int(reply) - 1]
-        if reply in values:
-            return reply
-        typer.echo(f"  please type 1-{len(values)} or one of the names above")
-
-
 @app.command()
 @handle_errors
 def new(
@@ -197,7 +183,7 @@ def new(
     ] = "refuse",
 ) -> None:
     """Generate a project: pick the stack by the rules, then render its template."""
-    from mlscaffold import generate, placement, rules, scaffold, sources
+    from mlscaffold import generate, placement, scaffold, sources
 
     if existing not in scaffold.EXISTING:
         raise UsageError(f"--existing must be one of: {', '.join(scaffold.EXISTING)}")
@@ -218,29 +204,25 @@ def new(
             given[key] = answers[key]
     source = sources.plan_template(template, vcs_ref, org)
     template, vcs_ref = source.render_from, source.vcs_ref
-    if interactive:
-        values, fallback = rules.answer_values(), rules.defaults()
-        for key in rules.ANSWER_KEYS:
-            if given[key] is None:
-                given[key] = _ask(key, values[key], fallback[key])
-    plan = generate.plan(
-        path, given, stack=stack, data=answers, template=template, existing=existing
-    )
+    from mlscaffold import interactive as terminal
     from mlscaffold.display import show_plan
 
-    show_plan(plan)
-    if interactive and stack is None and template is None:
-        chosen = _ask("stack (Enter accepts the recommendation)", list(rules.stacks()), plan.stack)
-        if chosen != plan.stack:
-            plan = generate.plan(
-                path, given, stack=chosen, data=answers, template=template, existing=existing
-            )
-            show_plan(plan)
+    if interactive and template is None:
+        plan = terminal.plan_on_a_terminal(
+            path, given, stack=stack, answers=answers, template=template, existing=existing
+        )
+    else:
+        # author and e-mail from `git config` unless given (copier-uv and cookie do the same)
+        answers = {**terminal.git_identity(), **answers}
+        plan = generate.plan(
+            path, given, stack=stack, data=answers, template=template, existing=existing
+        )
+        show_plan(plan)
     files = generate.run(
         plan,
         template=template,
         vcs_ref=vcs_ref,
-        ask=interactive,
+        ask=interactive and template is not None,  # a foreign template asks its own questions
         dry_run=dry_run,
         trust=trust,
         existing=existing,

@@ -35,17 +35,47 @@ def show_recommendation(rec: Recommendation) -> None:
     out.print(table)
 
 
-def show_stacks(stacks: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+def _width() -> int:
+    import shutil
 
-    out = _console()
-    table = Table("stack", "tasks", "hardware", "generates", show_lines=True)
-    for info in stacks:
-        name = info["stack"] + ("" if info["available"] else "\n(not built yet)")
-        table.add_row(
-            name, "\n".join(info["tasks"]), ", ".join(info["hardware"]), info["generates"]
-        )
-    out.print(table)
+    return max(40, min(100, shutil.get_terminal_size((80, 24)).columns))
+
+
+def _wrapped(text: str, indent: str) -> str:
+    import textwrap
+
+    return textwrap.fill(
+        text, width=_width(), initial_indent=indent, subsequent_indent=indent + "  "
+    )
+
+
+def show_stacks(stacks: list[dict[str, Any]]) -> None:
+    """One block per stack, wrapped to the terminal: names are never cut (a table at 80
+    columns truncated task names and wrapped each description over 15 lines)."""
+    import textwrap
+
+    width = _width()
+    for number, info in enumerate(stacks):
+        if number:
+            typer.echo("")
+        badge = "" if info["available"] else "  (not built yet)"
+        typer.echo(f"{info['stack']}: {info['title']}{badge}")
+        for label, value in (
+            ("libraries", info["libraries"]),
+            ("tasks", ", ".join(info["tasks"])),
+            ("hardware", ", ".join(info["hardware"])),
+            ("generates", info["generates"]),
+        ):
+            typer.echo(
+                textwrap.fill(
+                    value,
+                    width=width,
+                    initial_indent=f"  {label + ':':<11}",
+                    subsequent_indent=" " * 13,
+                    break_on_hyphens=False,
+                    break_long_words=False,
+                )
+            )
 
 
 def show_plan(plan: Plan) -> None:
@@ -54,7 +84,7 @@ def show_plan(plan: Plan) -> None:
     typer.echo(f"Stack: {plan.stack}")
     if plan.recommendation and plan.recommendation.stack == plan.stack:
         for reason in plan.recommendation.reasons:
-            typer.echo(f"  - {reason}")
+            typer.echo(_wrapped(f"- {reason}", "  "))
 
 
 def show_done(plan: Plan, files: list[Path], *, dry_run: bool) -> None:
