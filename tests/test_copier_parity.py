@@ -55,6 +55,11 @@ def test_plain_copier_copy_matches_mlscaffold_new(tmp_path, task, hardware, data
             f"hardware={hardware}",
             "--data",
             f"data_size={data_size}",
+            # mlscaffold proposes `git config user.name/email`; plain Copier cannot run git
+            "--data",
+            "author_name=Ada Lovelace",
+            "--data",
+            "author_email=ada@example.org",
             str(template),
             str(copier_dest),
         ],
@@ -73,6 +78,10 @@ def test_plain_copier_copy_matches_mlscaffold_new(tmp_path, task, hardware, data
             "--data-size",
             data_size,
             "--defaults",
+            "-d",
+            "author_name=Ada Lovelace",
+            "-d",
+            "author_email=ada@example.org",
         ],
     )
     assert result.exit_code == 0, result.output

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
+from pathlib import Path
+
 import pytest
 
 from mlscaffold import rules, scaffold
@@ -71,7 +73,39 @@ def test_text_on_a_phone_says_the_deployment_rule_won():
     assert rec.stack == "tf-tflite"
     assert rec.conflict and "deployment rule wins" in rec.conflict
     hf = next(a for a in rec.alternatives if a.stack == "hf-finetune")
-    assert "TFLite" in hf.why_not
+    assert "litert-torch" in hf.why_not and "LiteRT" in hf.why_not
+
+
+STALE_CLAIMS = (
+    "no maintained path",  # litert-torch and ExecuTorch are maintained PyTorch device paths
+    "torchserve is unmaintained",  # it is in limited maintenance: say that, not more or less
+    "pytorch-only and has no",
+)
+
+
+def test_rule_texts_hold_no_stale_claims():
+    text = (Path(rules.__file__).with_name("rules.yml")).read_text().lower()
+    for claim in STALE_CLAIMS:
+        assert claim not in " ".join(text.split()), claim
+
+
+@pytest.mark.parametrize("cell", [c for c in rules.answer_grid() if c["goal"] == "production"])
+def test_production_reasons_name_the_serving_path_the_project_ships(cell):
+    try:
+        rec = rules.recommend(**cell)
+    except rules.RefusedError:
+        return
+    said = " ".join(rec.reasons + [rec.conflict or ""]).lower()
+    expected = {
+        "torch-lightning": "onnx runtime",
+        "tf-tflite": ("litert", "tf serving", "savedmodel"),
+        "hf-finetune": None,
+        "tabular": None,
+    }[rec.stack]
+    if rec.stack == "torch-lightning":
+        assert expected in said, (cell, said)
+    elif rec.stack == "tf-tflite":
+        assert any(word in said for word in expected), (cell, said)
 
 
 def test_research_on_tpu_says_the_hardware_rule_won():
