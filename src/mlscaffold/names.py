@@ -73,7 +73,9 @@ def package_from_project(project_name: str) -> str:
 
 def check_project_name(name: str) -> None:
     if len(name) > MAX_PROJECT_NAME:
-        raise UsageError(f"invalid project name {name[:20]!r}...: use at most {MAX_PROJECT_NAME} characters")
+        raise UsageError(
+            f"invalid project name {name[:20]!r}...: use at most {MAX_PROJECT_NAME} characters"
+        )
     if not PROJECT_NAME.match(name):
         raise UsageError(
             f"invalid project name {name!r}: start with a letter, end with a letter or digit, "

@@ -336,7 +336,15 @@ def _render_into(
             else str(stack.enter_context(plain_template(bundled_template())))
         )
         try:
-            _copy(src, project, data=data, defaults=defaults, unsafe=trust, quiet=True, vcs_ref=vcs_ref)
+            _copy(
+                src,
+                project,
+                data=data,
+                defaults=defaults,
+                unsafe=trust,
+                quiet=True,
+                vcs_ref=vcs_ref,
+            )
         except KeyboardInterrupt:  # Copier's CopierAnswersInterrupt too: its text is internals
             raise Interrupted() from None
         except OSError:

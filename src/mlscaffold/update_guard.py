@@ -112,7 +112,9 @@ def render_allowed(worker: Any, dst_relpath: Path, expected: bytes | Path, is_di
     return False
 
 
-def _remove_old_files(guard: Guard, prefix: Path, cmp: dircmp[str], rm_common: bool = False) -> None:
+def _remove_old_files(
+    guard: Guard, prefix: Path, cmp: dircmp[str], rm_common: bool = False
+) -> None:
     """Copier's `_remove_old_files`, except that a file the user changed is kept."""
     to_rm: list[str] = []
     subdirs: dict[str, Any] = {}
