@@ -27,7 +27,7 @@ COMMON = [
     "tests/test_predict.py",
     "tests/test_train.py",
 ]
-CI_FILES = {"github": [".github/dependabot.yml", ".github/workflows/ci.yml"], "gitlab": [".gitlab-ci.yml"], "none": []}
+CI_FILES = {"github": [".github/workflows/ci.yml", ".github/dependabot.yml"], "gitlab": [".gitlab-ci.yml"], "none": []}
 
 CASES = [
     {

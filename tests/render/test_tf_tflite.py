@@ -32,7 +32,7 @@ COMMON = [
     "tests/test_model.py",
     "tests/test_train_export.py",
 ]
-GITHUB = [".github/dependabot.yml", ".github/workflows/ci.yml"]
+GITHUB = [".github/workflows/ci.yml", ".github/dependabot.yml"]
 GITLAB = [".gitlab-ci.yml"]
 TEXT = ["src/{pkg}/text_encoding.py"]
 BROWSER = ["requirements-tfjs.txt", "src/{pkg}/export_tfjs.py", "tests/test_tfjs.py"]

@@ -36,7 +36,7 @@ COMMON = [
     "tests/test_gpu.py",
     "tests/test_train.py",
 ]
-GITHUB = [".github/dependabot.yml", ".github/workflows/ci.yml"]
+GITHUB = [".github/workflows/ci.yml", ".github/dependabot.yml"]
 GITLAB = [".gitlab-ci.yml"]
 MULTI_GPU = ["scripts/slurm.sbatch", "scripts/torchrun.sh"]
 
