@@ -147,9 +147,12 @@ def infer_schema(frame: pd.DataFrame, config: DataConfig) -> Schema:
             (schema.id_columns if is_id else schema.numeric).append(column)
         elif pd.api.types.is_datetime64_any_dtype(series):
             schema.datetime.append(column)
+        elif not _is_text(series):  # e.g. a Parquet category column
+            schema.categorical.append(column)
         elif _parse_share(series, _parse_numbers(series)) >= PARSE_SHARE:
             schema.numeric.append(column)
-        elif _parse_share(series, _parse_dates(series)) >= PARSE_SHARE:
+        elif _parse_share(sample := filled.head(500), _parse_dates(sample)) >= PARSE_SHARE:
+            # a sample decides: parsing free-form dates is slow on millions of rows
             schema.datetime.append(column)
         elif unique_per_row and len(series) > 1:
             schema.id_columns.append(column)
