@@ -95,8 +95,7 @@ def show_done(plan: Plan, files: list[Path], *, dry_run: bool) -> None:
         return
     typer.echo(f"Created {plan.dest} ({len(files)} files). Next:")
     typer.echo(f"  cd {plan.dest}")
-    typer.echo("  python -m venv .venv && . .venv/bin/activate")
-    typer.echo("  make install   # editable install with the dev tools")
+    typer.echo("  make install   # uv sync (or, without uv, pip in an active venv)")
     typer.echo("  make test      # the project's own tests, offline")
     package = plan.data["package_name"]
     if plan.stack == "hf-finetune":
