@@ -80,8 +80,8 @@ class CLI(LightningCLI):
     def _checkpoint_file(self, config: Any) -> Path | None:
         """The checkpoint this run starts from (`--ckpt_path`, `last` resolved), if any."""
         ckpt_path = _get(config, "ckpt_path")
-        if not ckpt_path:
-            return None
+        if not ckpt_path or ckpt_path in ("best", "hpc") or str(ckpt_path).startswith("registry"):
+            return None  # Lightning's own names for checkpoints it tracks: it resolves them
         if ckpt_path != "last":
             path = Path(ckpt_path)
             if not path.is_file():
