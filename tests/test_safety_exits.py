@@ -55,6 +55,7 @@ TABLE = {
         2,
         "",
     ),
+    "empty PATH": (lambda b: ["new", "", "-y"], 2, "PATH is empty"),
     "unknown --existing mode": (
         lambda b: ["new", str(b / "x"), "-y", "--existing", "merge"],
         2,

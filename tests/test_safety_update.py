@@ -185,6 +185,14 @@ REFUSALS = {
     "read-only directory": (lambda p, s: (p / "docs").chmod(0o555), "not writable"),
     "untracked file": (lambda p, s: (p / "scratch.txt").write_text("wip"), "uncommitted"),
     "uncommitted edit": (lambda p, s: (p / "keep.txt").write_text("wip"), "uncommitted"),
+    "_src_path that git would read as an option": (
+        lambda p, s: _commit_answers(p, "_src_path: ", "_src_path: --upload-pack=touch pwned #"),
+        "not a template source",
+    ),
+    "_commit that git would read as an option": (
+        lambda p, s: _commit_answers(p, "_commit: v1.0.0", "_commit: --output=/tmp/x"),
+        "not a release version",
+    ),
     "garbage _commit": (
         lambda p, s: _commit_answers(p, "_commit: v1.0.0", "_commit: not-a-version"),
         "not a release version",

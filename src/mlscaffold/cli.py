@@ -149,7 +149,7 @@ def stdin_is_terminal() -> bool:
 @app.command()
 @handle_errors
 def new(
-    path: Annotated[Path, typer.Argument(help="Directory to create (must not exist or be empty).")],
+    path: Annotated[str, typer.Argument(help="Directory to create (must not exist or be empty).")],
     task: TaskOpt = None,
     hardware: HardwareOpt = None,
     goal: GoalOpt = None,
@@ -187,7 +187,9 @@ def new(
 
     if existing not in scaffold.EXISTING:
         raise UsageError(f"--existing must be one of: {', '.join(scaffold.EXISTING)}")
-    path = placement.normalize(path)
+    if not path.strip():
+        raise UsageError("PATH is empty; name the directory to create (or . for this one)")
+    dest = placement.normalize(Path(path))
     from mlscaffold import validate
 
     validate.check_ref(vcs_ref)
@@ -209,13 +211,13 @@ def new(
 
     if interactive and template is None:
         plan = terminal.plan_on_a_terminal(
-            path, given, stack=stack, answers=answers, template=template, existing=existing
+            dest, given, stack=stack, answers=answers, template=template, existing=existing
         )
     else:
         # author and e-mail from `git config` unless given (copier-uv and cookie do the same)
         answers = {**terminal.git_identity(), **answers}
         plan = generate.plan(
-            path, given, stack=stack, data=answers, template=template, existing=existing
+            dest, given, stack=stack, data=answers, template=template, existing=existing
         )
         show_plan(plan)
     files = generate.run(

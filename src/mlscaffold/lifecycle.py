@@ -35,6 +35,7 @@ from mlscaffold.sources import (
     read_answers,
     record_origin,
 )
+from mlscaffold.validate import check_ref
 
 Conflict_ = Literal["inline", "rej"]
 
@@ -127,7 +128,7 @@ def _preflight(project: Path) -> _Project:
             f"{project} is not a generated project (no {ANSWERS_FILE}); "
             "run the command in the project's directory or pass its path"
         )
-    answers = read_answers(path)
+    answers = _checked_origin(project, read_answers(path))
     try:
         top = Path(_git(path, "rev-parse", "--show-toplevel").strip())
     except subprocess.CalledProcessError:
@@ -155,6 +156,25 @@ def _preflight(project: Path) -> _Project:
         )
     _check_writable(project, path, top)
     return _Project(path, top, answers)
+
+
+def _checked_origin(project: Path, answers: dict[str, Any]) -> dict[str, Any]:
+    """A recorded origin that git would read as an option (`--upload-pack=...`, from a
+    project someone else made) is refused before git or Copier sees it."""
+    source, commit = answers.get("_src_path"), answers.get("_commit")
+    if source is not None and (not isinstance(source, str) or source.startswith("-")):
+        raise UsageError(
+            f"{project}: _src_path {source!r} in {ANSWERS_FILE} is not a template source"
+        )
+    if commit is not None:
+        try:
+            check_ref(str(commit))
+        except UsageError:
+            raise UsageError(
+                f"{project}: _commit {str(commit)!r} in {ANSWERS_FILE} is not a release version "
+                "(like v0.1.0); restore it from git history, then try again"
+            ) from None
+    return answers
 
 
 def _check_writable(shown: Path, path: Path, top: Path) -> None:
@@ -365,7 +385,7 @@ def check(project: Path) -> CheckResult:
     path = project.expanduser().absolute()
     if not is_project(path):
         raise NotAProjectError(f"{project} is not a generated project (no {ANSWERS_FILE})")
-    answers = read_answers(path)
+    answers = _checked_origin(project, read_answers(path))
     source = answers.get("_src_path")
     current = answers.get("_commit")
     if not source or not current:
