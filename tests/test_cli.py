@@ -272,7 +272,7 @@ def test_interactive_asks_what_changes_the_outcome_and_lets_the_user_change_answ
 
     monkeypatch.setattr("mlscaffold.cli.stdin_is_terminal", lambda: True)
     monkeypatch.setattr(
-        "mlscaffold.interactive.git_identity",
+        "mlscaffold.interactive.git_identity",  # read through identity_defaults
         lambda: {"author_name": "Ada Lovelace", "author_email": "ada@example.org"},
     )
     # tabular on cpu: data size picks XGBoost or LightGBM, so it is asked (2 = large);

@@ -215,7 +215,7 @@ def new(
         )
     else:
         # author and e-mail from `git config` unless given (copier-uv and cookie do the same)
-        answers = {**terminal.git_identity(), **answers}
+        answers = {**terminal.identity_defaults(template), **answers}
         plan = generate.plan(
             dest, given, stack=stack, data=answers, template=template, existing=existing
         )

@@ -21,6 +21,15 @@ from mlscaffold.errors import UsageError
 ACCEPT_PROMPT = "Enter accepts; or type an answer's name to change it"
 
 
+def identity_defaults(template: str | None) -> dict[str, str]:
+    """git_identity() for the answers the template asks (a foreign template may not)."""
+    local = scaffold.bundled_template() if template is None else Path(template)
+    if not (local / "copier.yml").is_file():
+        return {}
+    asked = scaffold.questions(local)
+    return {key: value for key, value in git_identity().items() if key in asked}
+
+
 def git_identity() -> dict[str, str]:
     """author_name/author_email from `git config` (what copier-uv and cookie propose)."""
     found: dict[str, str] = {}
@@ -129,7 +138,7 @@ def plan_on_a_terminal(
     for key in ("goal", "data_size"):
         if given[key] is None and changes_outcome(key, given):
             given[key] = ask_menu(key, values[key], fallback[key])
-    answers = {**git_identity(), **answers}
+    answers = {**identity_defaults(template), **answers}
     local = scaffold.bundled_template() if template is None else Path(template)
     questions = scaffold.questions(local) if (local / "copier.yml").is_file() else {}
     while True:
