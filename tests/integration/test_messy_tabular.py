@@ -149,7 +149,10 @@ def test_messy_table_through_the_readme(render_project, tmp_path: Path) -> None:
     # 6. Fixed, the rows are scored; the ID comes through; labels stay integers.
     new_rows[3]["income"] = "48000"
     write_csv(new, new_rows)
-    run_step(python, [*predict, "--output", "artifacts/predictions.csv"], project, "predict")
+    scored = run_step(
+        python, [*predict, "--output", "artifacts/predictions.csv"], project, "predict"
+    )
+    assert "column 'city': 1 value(s) unseen in training: 'Ushuaia'" in scored.stderr
     with (out / "predictions.csv").open(encoding="utf-8") as handle:
         predictions = list(csv.DictReader(handle))
     assert [row["customer_id"] for row in predictions] == [r["customer_id"] for r in new_rows]

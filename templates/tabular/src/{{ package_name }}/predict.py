@@ -6,6 +6,7 @@ python -m <package>.predict --model artifacts/model.joblib --input new.csv --out
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import joblib
 import pandas as pd
 
 from .data import DataError, Schema, load_table, prepare_features, summarize
+
+log = logging.getLogger(__name__)
 
 
 def load_model(path: str | Path) -> dict[str, Any]:
@@ -35,6 +38,11 @@ def predict_frame(bundle: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
     if problems:
         head = "" if len(problems) == 1 else f"{len(problems)} cells do not match the model: "
         raise DataError(f"{head}{summarize(problems)} (fix or remove the row)")
+    for column, known in bundle.get("categories", {}).items():
+        unseen = sorted(set(features[column].dropna()) - set(known))
+        if unseen:  # scored like a rare value (the one-hot "infrequent" column), not an error
+            shown = ", ".join(map(repr, unseen[:5])) + (" ..." if len(unseen) > 5 else "")
+            log.warning("column %r: %d value(s) unseen in training: %s", column, len(unseen), shown)
     pipeline = bundle["pipeline"]
     predictions = pipeline.predict(features)
     out = frame[[c for c in schema.id_columns if c in frame.columns]].copy()
@@ -55,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", required=True, help="CSV or Parquet file to score")
     parser.add_argument("--output", required=True, help="CSV file to write")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
         result = predict_frame(load_model(args.model), load_table(args.input))
     except DataError as exc:

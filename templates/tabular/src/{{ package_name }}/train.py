@@ -167,6 +167,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "target": config.data.target,
         "features": schema.features,
         "schema": schema.as_dict(),
+        # values seen per categorical column: predict names the ones it has never seen
+        "categories": {c: sorted(map(str, features[c].dropna().unique())) for c in categorical},
         "classes": classes,
         "rows_seen": rows_seen,
     }
