@@ -1,50 +1,49 @@
-"""Layer 5 for the hf-finetune stack: both tasks (and multi-gpu) installed, tested, trained and
-used for prediction, offline, in the cached environment."""
+"""Layer 5 for the hf-finetune stack: both tasks (and multi-gpu), through the README's commands.
+
+Each project is installed, tested, trained with the offline tiny preset and used for
+prediction by the README's own command blocks, run as written, offline, in an environment
+built only from what the project declares (stack_env.py).
+"""
 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
-from tests.integration.stack_env import project_env, run_step
+from tests.integration.stack_env import project_env, run_readme
 
 pytestmark = pytest.mark.integration
 
-# (task, hardware, goal): every goal's presets are parsed and used by the project's own tests
-CASES = [
-    ("text-classification", "cpu", "prototype"),
-    ("token-classification", "cpu", "research"),
-    ("text-classification", "multi-gpu", "production"),
+# (project name, answers): every goal's presets are parsed and used by the project's own tests;
+# also walked by test_declared_imports.py
+VARIANTS = [
+    (
+        f"hf_{task.split('-')[0]}_{hardware.replace('-', '')}",
+        {"stack": "hf-finetune", "task": task, "hardware": hardware, "goal": goal},
+    )
+    for task, hardware, goal in [
+        ("text-classification", "cpu", "prototype"),
+        ("token-classification", "cpu", "research"),
+        ("text-classification", "multi-gpu", "production"),
+    ]
 ]
 
 
-@pytest.mark.parametrize(("task", "hardware", "goal"), CASES, ids=[f"{t}-{h}" for t, h, _ in CASES])
-def test_generated_project_installs_tests_trains_and_predicts(
-    render_project, tmp_path, task, hardware, goal
-):
-    name = f"hf_{task.split('-')[0]}_{hardware.replace('-', '')}"
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    project = render_project(name, stack="hf-finetune", task=task, hardware=hardware, goal=goal)
-    timings["render"] = round(time.perf_counter() - started, 1)
-    started = time.perf_counter()
+@pytest.mark.parametrize(("name", "answers"), VARIANTS, ids=[v[0] for v in VARIANTS])
+def test_readme_installs_tests_trains_and_predicts(render_project, tmp_path, name, answers):
+    task = answers["task"]
+    project = render_project(name, **answers)
     python = project_env(project, tmp_path)
-    timings["install"] = round(time.perf_counter() - started, 1)
     assert (python.parent / f"{name.replace('_', '-')}-train").exists(), "console script installed"
 
     # The project's own suite: data, alignment, tiny fine-tune, pipeline reload, 2-process DDP.
-    result = run_step(
-        python, ["-m", "pytest", "-q", "-p", "no:cacheprovider"], project, "own tests", timings
-    )
+    timings: dict[str, float] = {}
+    result = run_readme(python, project, "test", timings)
     assert " passed" in result.stdout and "failed" not in result.stdout
-    assert timings["own tests"] < 90 * 2, "the generated suite should stay near 90 s on 2 cores"
+    assert timings["test"] < 90 * 2, "the generated suite should stay near 90 s on 2 cores"
 
-    # The tiny preset, exactly as the README tells a new user to run it.
-    run_step(
-        python, ["-m", f"{name}.train", "--config", "configs/tiny.yaml"], project, "train", timings
-    )
+    run_readme(python, project, "train")  # the tiny preset: offline, seconds
     out = project / "artifacts" / "tiny"
     model_dir = out / "model"
     for required in ("config.json", "model.safetensors", "tokenizer.json", "README.md"):
@@ -59,25 +58,8 @@ def test_generated_project_installs_tests_trains_and_predicts(
     card = (model_dir / "README.md").read_text()
     assert f"pipeline_tag: {task}" in card and "## Evaluation" in card
 
+    run_readme(python, project, "predict")
     ext = "jsonl" if task == "token-classification" else "csv"
-    predictions = out / "predictions.jsonl"
-    run_step(
-        python,
-        [
-            "-m",
-            f"{name}.predict",
-            "--model",
-            str(model_dir),
-            "--input",
-            f"data/test.{ext}",
-            "--output",
-            str(predictions),
-        ],
-        project,
-        "predict",
-        timings,
-    )
-    rows = [json.loads(line) for line in predictions.read_text().splitlines()]
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     expected = len((project / "data" / f"test.{ext}").read_text().splitlines())
     assert len(rows) == (expected if ext == "jsonl" else expected - 1)
-    print(f"\n{name}: {timings}")
