@@ -95,7 +95,7 @@ def resolve(questions: dict[str, dict[str, Any]], answers: dict[str, Any]) -> di
     return out
 
 
-def _show(plan: generate.Plan, view: dict[str, Any], questions: dict[str, Any]) -> None:
+def _show(plan: generate.Plan, view: dict[str, Any]) -> None:
     from mlscaffold.display import show_plan
 
     show_plan(plan)
@@ -146,7 +146,7 @@ def plan_on_a_terminal(
             dest, given, stack=stack, data=answers, template=template, existing=existing
         )
         view = resolve(questions, plan.data) if questions else dict(plan.data)
-        _show(plan, view, questions)
+        _show(plan, view)
         reply = typer.prompt(ACCEPT_PROMPT, default="", show_default=False).strip()
         if not reply:
             plan.data = view
