@@ -24,11 +24,13 @@ VARIANTS = [
             "hardware": hardware,
             "goal": "research",
             "tracking": tracking,
+            "serving": serving,
         },
     )
-    for task, hardware, tracking in [
-        ("custom", "gpu", "csv"),
-        ("image-classification", "multi-gpu", "tensorboard"),
+    for task, hardware, tracking, serving in [
+        ("custom", "gpu", "csv", "none"),
+        # the service too: its tests (parity with predict, bad requests, load) in the suite
+        ("image-classification", "multi-gpu", "tensorboard", "http"),
     ]
 ]
 
@@ -47,6 +49,9 @@ def test_readme_installs_tests_fits_predicts_and_exports(render_project, tmp_pat
     assert "test_exports_match_eager PASSED" in output
     assert "test_resume_with_more_epochs_keeps_decaying_the_lr PASSED" in output
     assert "test_class_names_reach_predictions_and_export PASSED" in output
+    if answers["serving"] == "http":
+        assert "test_images_are_decoded_as_the_predict_command_decodes_them PASSED" in output
+        assert "test_concurrent_load_has_no_errors PASSED" in output
     assert (
         "test_fit_on_one_gpu_in_bf16 SKIPPED" in output
         or "test_fit_on_one_gpu_in_bf16 PASSED" in output

@@ -32,6 +32,8 @@ createLinter().then((lint) => {
 VARIANTS = {
     "tabular-cpu": {"task": "tabular-classification", "hardware": "cpu"},
     "tabular-serving": {"task": "tabular-classification", "hardware": "cpu", "goal": "production"},
+    "hf-serving": {"task": "token-classification", "hardware": "gpu", "goal": "production"},
+    "lightning-serving": {"task": "image-classification", "hardware": "cpu", "goal": "production"},
     "tabular-gpu": {"task": "tabular-regression", "hardware": "gpu", "data_size": "large"},
     "hf-cpu": {"task": "text-classification", "hardware": "cpu"},
     "hf-multi-gpu": {"task": "token-classification", "hardware": "multi-gpu"},
