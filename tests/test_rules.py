@@ -18,7 +18,8 @@ def test_grid_has_every_combination():
     expected = 1
     for key in rules.ANSWER_KEYS:
         expected *= len(values[key])
-    assert len(GRID) == expected == 252
+    # 7 hardware x 3 goals x 2 data sizes per task (tasks grow with the stacks)
+    assert len(GRID) == expected == 42 * len(values["task"])
 
 
 @pytest.mark.parametrize("answers", GRID, ids=lambda a: "/".join(a.values()))
@@ -140,3 +141,16 @@ def test_json_has_exactly_the_documented_keys():
 def test_unknown_value_names_the_valid_ones():
     with pytest.raises(rules.UnknownValueError, match="choose one of: cpu, gpu"):
         rules.recommend(hardware="quantum")
+
+
+def test_object_detection_picks_lightning_and_refuses_devices_and_tpu():
+    for hardware in ("cpu", "gpu", "multi-gpu"):
+        rec = rules.recommend(task="object-detection", hardware=hardware)
+        assert rec.stack == "torch-lightning"
+        assert "RT-DETRv2" in " ".join(rec.reasons) and "mAP" in " ".join(rec.reasons)
+        why_not = {a.stack: a.why_not for a in rec.alternatives}
+        assert "box-aware augmentation" in why_not["hf-finetune"]
+    for hardware in ("mobile", "edge", "browser", "tpu"):
+        with pytest.raises(rules.RefusedError) as refused:
+            rules.recommend(task="object-detection", hardware=hardware)
+        assert str(refused.value).startswith(f"object-detection on {hardware}:")

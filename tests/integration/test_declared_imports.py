@@ -27,6 +27,7 @@ from tests.integration import (
     test_tabular,
     test_tf_tflite,
     test_torch_lightning,
+    test_torch_lightning_detection,
 )
 
 pytestmark = pytest.mark.integration
@@ -36,6 +37,7 @@ VARIANTS = [
     *test_hf_finetune.VARIANTS,
     *test_tf_tflite.VARIANTS,
     *test_torch_lightning.VARIANTS,
+    *test_torch_lightning_detection.VARIANTS,
 ]
 
 # Imports that may stay undeclared, each only where it is guarded (inside `try: ... except

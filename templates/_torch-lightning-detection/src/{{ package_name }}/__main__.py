@@ -1,0 +1,6 @@
+"""`python -m <package> fit|validate|test|predict ...`"""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Command-line pieces shared by the tests (imported by name: tests/ is on sys.path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = [ROOT / "configs" / name for name in ("trainer.yaml", "model.yaml", "data.yaml")]
+# The offline preset: a tiny RT-DETR from its config (random weights) on 64 x 64 shapes.
+TINY = ROOT / "configs" / "tiny.yaml"
+
+# On top of the shipped configs, whatever hardware they target: one CPU process, float32,
+# no progress bar; tests then add their own limits.
+CPU = [
+    "--trainer.accelerator=cpu",
+    "--trainer.devices=1",
+    "--trainer.strategy=auto",
+    "--trainer.precision=32-true",
+    "--trainer.enable_progress_bar=false",
+    "--trainer.enable_model_summary=false",
+]
+
+
+def config_args(subcommand: str) -> list[str]:
+    """`subcommand --config configs/trainer.yaml --config ... ` with absolute paths."""
+    args = [subcommand]
+    for path in CONFIGS:
+        args += ["--config", str(path)]
+    return args
