@@ -237,3 +237,31 @@ def test_placing_fails_midway_and_everything_is_put_back(tmp_path, monkeypatch):
     result = new(str(dest), "-y", "--existing", "overwrite")
     assert result.exit_code == 1 and "no space left" in one_line_error(result)
     assert snapshot(dest) == before
+
+
+def test_an_undo_that_cannot_restore_keeps_the_originals_and_says_where(tmp_path, monkeypatch):
+    """If putting a user's file back fails too, the original is kept, never deleted."""
+    from mlscaffold import placement
+
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "README.md").write_text("mine\n")
+    real_move = placement._move
+    state = {"readme_placed": False}
+
+    def failing_move(source, target):
+        if "backups" in source.parts:  # the undo's restore of README.md
+            raise OSError(13, "Permission denied")
+        if state["readme_placed"]:  # the next file after README.md: the disk is full
+            raise OSError(28, "No space left on device")
+        real_move(source, target)
+        state["readme_placed"] = target == dest / "README.md"
+
+    monkeypatch.setattr(placement, "_move", failing_move)
+    result = new(str(dest), "-y", "--existing", "overwrite")
+    line = one_line_error(result)
+    assert result.exit_code == 1 and "could not be put back" in line and "README.md" in line
+    kept = [p for p in dest.glob("mlscaffold-originals-*/README.md")]
+    assert len(kept) == 1 and kept[0].read_text() == "mine\n"
+    assert str(kept[0].parent) in line
+    assert not list(dest.glob(".mlscaffold-*")), "staging removed once the originals moved out"

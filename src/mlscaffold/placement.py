@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,23 +208,56 @@ def place(staged: Path, dest: Path, steps: list[Step], backups: Path) -> list[Pa
                 _move(target, backup)  # the link itself when it is one
             placed.append(step)
             _move(staged / step.rel, target)
-    except BaseException:
+    except BaseException as exc:
         with signals_held():
-            _undo(dest, placed, made_dirs, backups)
+            lost = _undo(dest, placed, made_dirs, backups)
+        if lost:
+            raise RestoreFailed(_keep_originals(backups, dest), lost) from exc
         raise
     return [step.rel for step in steps if step.action != "keep"]
 
 
-def _undo(dest: Path, placed: list[Step], made_dirs: list[Path], backups: Path) -> None:
+def _keep_originals(backups: Path, dest: Path) -> Path:
+    """Move the backups out of the staging folder to a name the user sees in `dest`."""
+    kept = dest / time.strftime("mlscaffold-originals-%Y%m%d-%H%M%S")
+    try:
+        os.rename(backups, kept)
+    except OSError:
+        return backups  # still there; the caller keeps the staging folder for it
+    return kept
+
+
+class RestoreFailed(MlscaffoldError):
+    """Undoing a failed placement could not put some of the user's files back.
+
+    Their originals stay in `backups` (the caller must not delete it) and the message says
+    where, so nothing of the user's is lost even when the undo itself fails.
+    """
+
+    def __init__(self, backups: Path, lost: list[Path]) -> None:
+        self.backups = backups
+        names = ", ".join(p.as_posix() for p in lost[:3]) + (" ..." if len(lost) > 3 else "")
+        super().__init__(
+            f"generation failed and {len(lost)} of your files could not be put back "
+            f"({names}); the originals are kept in {backups}: move them back by hand"
+        )
+
+
+def _undo(dest: Path, placed: list[Step], made_dirs: list[Path], backups: Path) -> list[Path]:
+    """Put back what `place` did; returns the user's files it could not restore."""
+    lost: list[Path] = []
     for step in reversed(placed):
         target = dest / step.rel
-        with contextlib.suppress(OSError):
-            if _lstat(target) is not None and (
-                step.action == "create" or _lstat(backups / step.rel) is not None
-            ):
+        backed_up = step.action == "replace" and _lstat(backups / step.rel) is not None
+        try:
+            if _lstat(target) is not None and (step.action == "create" or backed_up):
                 os.unlink(target)
-            if step.action == "replace" and _lstat(backups / step.rel) is not None:
+            if backed_up:
                 _move(backups / step.rel, target)
+        except OSError:
+            if backed_up and _lstat(backups / step.rel) is not None:
+                lost.append(step.rel)
     for directory in reversed(made_dirs):
         with contextlib.suppress(OSError):
             directory.rmdir()
+    return lost

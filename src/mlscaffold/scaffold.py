@@ -286,6 +286,7 @@ def render(
     created = _missing_ancestor(dest.parent) if fresh else None
     staging: Path | None = None
     done = False
+    keep_staging = False  # it holds originals an undo could not put back
     try:
         try:
             if fresh:
@@ -305,14 +306,18 @@ def render(
                 os.rename(project, dest)
             else:
                 steps = placement.plan(project, dest, existing)
-                files = placement.place(project, dest, steps, staging / "backups")
+                try:
+                    files = placement.place(project, dest, steps, staging / "backups")
+                except placement.RestoreFailed as exc:
+                    keep_staging = exc.backups.is_relative_to(staging)
+                    raise
         except OSError as exc:
             raise placement.path_error(shown, exc) from None
         done = True
         return files
     finally:
         with placement.signals_held():
-            if staging is not None:
+            if staging is not None and not keep_staging:
                 shutil.rmtree(staging, ignore_errors=True)
             if not done and created is not None:
                 shutil.rmtree(created, ignore_errors=True)
