@@ -13,6 +13,8 @@ from mlscaffold import __version__, rules
 from mlscaffold.cli import app
 
 runner = CliRunner()
+# the menu number of tabular-classification (new tasks shift it)
+TABULAR = rules.answer_values()["task"].index("tabular-classification") + 1
 
 
 def invoke(*args: str):
@@ -277,7 +279,7 @@ def test_interactive_asks_what_changes_the_outcome_and_lets_the_user_change_answ
     )
     # tabular on cpu: data size picks XGBoost or LightGBM, so it is asked (2 = large);
     # then change the licence (menu item 2) and the description, and accept
-    reply = "4\n1\n2\nlicense\n2\ndescription\nChurn for Zoë\n\n"
+    reply = f"{TABULAR}\n1\n2\nlicense\n2\ndescription\nChurn for Zoë\n\n"
     result = runner.invoke(app, ["new", str(tmp_path / "demo")], input=reply)
     assert result.exit_code == 0, result.output
     assert "goal:" not in result.output  # prototype/research/production reach the same stack
@@ -290,7 +292,7 @@ def test_interactive_asks_what_changes_the_outcome_and_lets_the_user_change_answ
 
 def test_interactive_refuses_a_bad_change_and_keeps_the_old_value(tmp_path, monkeypatch):
     monkeypatch.setattr("mlscaffold.cli.stdin_is_terminal", lambda: True)
-    reply = "4\n1\n1\npackage_name\nBad Name\n\n"
+    reply = f"{TABULAR}\n1\n1\npackage_name\nBad Name\n\n"
     result = runner.invoke(app, ["new", str(tmp_path / "demo"), "--dry-run"], input=reply)
     assert result.exit_code == 0, result.output
     assert "invalid package name 'Bad Name'" in result.output

@@ -55,6 +55,8 @@ def test_every_stack_is_reachable_and_templated():
         ({"task": "text-classification", "hardware": "gpu"}, "hf-finetune"),
         ({"task": "token-classification", "hardware": "multi-gpu"}, "hf-finetune"),
         ({"task": "text-classification", "hardware": "tpu"}, "hf-finetune"),
+        ({"task": "question-answering", "hardware": "cpu"}, "hf-finetune"),
+        ({"task": "question-answering", "hardware": "tpu", "goal": "research"}, "hf-finetune"),
         ({"task": "image-classification", "hardware": "mobile"}, "tf-tflite"),
         ({"task": "image-classification", "hardware": "browser"}, "tf-tflite"),
         ({"task": "custom", "hardware": "edge"}, "tf-tflite"),
@@ -75,6 +77,22 @@ def test_text_on_a_phone_says_the_deployment_rule_won():
     assert rec.conflict and "deployment rule wins" in rec.conflict
     hf = next(a for a in rec.alternatives if a.stack == "hf-finetune")
     assert "litert-torch" in hf.why_not and "LiteRT" in hf.why_not
+
+
+def test_question_answering_says_why_and_refuses_devices_naming_what_runs_there():
+    rec = rules.recommend(task="question-answering", hardware="gpu")
+    assert rec.stack == "hf-finetune"
+    assert "AutoModelForQuestionAnswering" in " ".join(rec.reasons)
+    why_not = {a.stack: a.why_not for a in rec.alternatives}
+    assert "windowing of long contexts" in why_not["torch-lightning"]
+    assert "Transformers 5 dropped TensorFlow" in why_not["tf-tflite"]
+    for hardware in ("mobile", "edge", "browser"):
+        with pytest.raises(rules.RefusedError) as refused:
+            rules.recommend(task="question-answering", hardware=hardware)
+        message = str(refused.value)
+        assert message.startswith(f"question-answering on {hardware}:")
+        assert "ONNX Runtime" in message and "Transformers.js" in message
+        assert "--hardware cpu or gpu" in message
 
 
 STALE_CLAIMS = (
