@@ -57,6 +57,8 @@ def test_every_stack_is_reachable_and_templated():
         ({"task": "text-classification", "hardware": "tpu"}, "hf-finetune"),
         ({"task": "question-answering", "hardware": "cpu"}, "hf-finetune"),
         ({"task": "question-answering", "hardware": "tpu", "goal": "research"}, "hf-finetune"),
+        ({"task": "text-generation", "hardware": "gpu"}, "hf-finetune"),
+        ({"task": "text-generation", "hardware": "multi-gpu", "goal": "research"}, "hf-finetune"),
         ({"task": "image-classification", "hardware": "mobile"}, "tf-tflite"),
         ({"task": "image-classification", "hardware": "browser"}, "tf-tflite"),
         ({"task": "custom", "hardware": "edge"}, "tf-tflite"),
@@ -92,6 +94,24 @@ def test_question_answering_says_why_and_refuses_devices_naming_what_runs_there(
         message = str(refused.value)
         assert message.startswith(f"question-answering on {hardware}:")
         assert "ONNX Runtime" in message and "Transformers.js" in message
+        assert "--hardware cpu or gpu" in message
+
+
+def test_text_generation_says_why_and_refuses_devices_naming_what_runs_there():
+    rec = rules.recommend(task="text-generation", hardware="gpu")
+    assert rec.stack == "hf-finetune"
+    said = " ".join(rec.reasons)
+    assert "SFTTrainer" in said and "LoRA" in said and "chat template" in said
+    why_not = {a.stack: a.why_not for a in rec.alternatives}
+    assert "LoRA adapters" in why_not["torch-lightning"]
+    assert "Transformers 5 dropped TensorFlow" in why_not["tf-tflite"]
+    for hardware in ("mobile", "edge", "browser"):
+        with pytest.raises(rules.RefusedError) as refused:
+            rules.recommend(task="text-generation", hardware=hardware)
+        message = str(refused.value)
+        assert message.startswith(f"text-generation on {hardware}:")
+        assert "llama.cpp" in message and "MediaPipe LLM Inference" in message
+        assert "ONNX Runtime GenAI" in message and "WebLLM" in message
         assert "--hardware cpu or gpu" in message
 
 

@@ -24,6 +24,7 @@ from packaging.utils import canonicalize_name
 from tests.integration import (
     stack_env,
     test_hf_finetune,
+    test_hf_textgen,
     test_tabular,
     test_tf_tflite,
     test_torch_lightning,
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.integration
 VARIANTS = [
     *test_tabular.VARIANTS,
     *test_hf_finetune.VARIANTS,
+    *test_hf_textgen.VARIANTS,
     *test_tf_tflite.VARIANTS,
     *test_torch_lightning.VARIANTS,
     *test_torch_lightning_detection.VARIANTS,
