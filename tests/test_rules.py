@@ -55,6 +55,9 @@ def test_every_stack_is_reachable_and_templated():
         ({"task": "text-classification", "hardware": "gpu"}, "hf-finetune"),
         ({"task": "token-classification", "hardware": "multi-gpu"}, "hf-finetune"),
         ({"task": "text-classification", "hardware": "tpu"}, "hf-finetune"),
+        ({"task": "summarization", "hardware": "gpu"}, "hf-finetune"),
+        ({"task": "translation", "hardware": "multi-gpu", "goal": "research"}, "hf-finetune"),
+        ({"task": "summarization", "hardware": "tpu", "goal": "production"}, "hf-finetune"),
         ({"task": "question-answering", "hardware": "cpu"}, "hf-finetune"),
         ({"task": "question-answering", "hardware": "tpu", "goal": "research"}, "hf-finetune"),
         ({"task": "text-generation", "hardware": "gpu"}, "hf-finetune"),
@@ -79,6 +82,23 @@ def test_text_on_a_phone_says_the_deployment_rule_won():
     assert rec.conflict and "deployment rule wins" in rec.conflict
     hf = next(a for a in rec.alternatives if a.stack == "hf-finetune")
     assert "litert-torch" in hf.why_not and "LiteRT" in hf.why_not
+
+
+@pytest.mark.parametrize("task", ["summarization", "translation"])
+def test_seq2seq_rules_say_why_and_refuse_devices_naming_what_runs_there(task):
+    rec = rules.recommend(task=task, hardware="gpu")
+    assert rec.stack == "hf-finetune"
+    said = " ".join(rec.reasons)
+    assert "Seq2SeqTrainer" in said and "ROUGE" in said and "BLEU" in said
+    why_not = {a.stack: a.why_not for a in rec.alternatives}
+    assert "Seq2SeqTrainer" in why_not["torch-lightning"]
+    assert "Transformers 5 dropped TensorFlow" in why_not["tf-tflite"]
+    for hardware in ("mobile", "edge", "browser"):
+        with pytest.raises(rules.RefusedError) as refused:
+            rules.recommend(task=task, hardware=hardware)
+        message = str(refused.value)
+        assert message.startswith(f"{task} on {hardware}:")
+        assert "ONNX Runtime" in message and "Transformers.js" in message
 
 
 def test_question_answering_says_why_and_refuses_devices_naming_what_runs_there():
