@@ -21,12 +21,29 @@ SERVED = [
     ("hf-finetune", "token-classification"),
     ("torch-lightning", "image-classification"),
     ("torch-lightning", "custom"),
+    ("tf-tflite", "image-classification"),
+    ("tf-tflite", "text-classification"),
+    ("tf-tflite", "custom"),
 ]
+EXTRA_FILES = {"tf-tflite": ["serving/models.config"]}  # TF Serving's own container
 # what CI's image job runs before `docker build`: a short offline training of what it serves
 CI_TRAIN = {
     "hf-finetune": "--config configs/tiny.yaml --output_dir artifacts",
     "torch-lightning": ".export --ckpt artifacts/checkpoints/last.ckpt --out artifacts/export",
+    "tf-tflite": ".train --config configs/train.yaml",
 }
+
+
+def test_tf_serving_config_and_readme_name_the_saved_model(render_project):
+    project = _render(render_project, "tf-tflite", "image-classification", serving="http")
+    config = (project / "serving/models.config").read_text()
+    assert 'name: "srv_image"' in config and 'base_path: "/models/srv_image"' in config
+    readme = (project / "README.md").read_text()
+    assert "### TF Serving" in readme and "--model_config_file=/models/models.config" in readme
+    assert "cp -r artifacts/saved_model serving/srv_image/1" in readme
+    dockerfile = (project / "Dockerfile").read_text()
+    assert "artifacts/tflite/metadata.json" in dockerfile  # read by the service beside the model
+    assert "!artifacts/tflite/metadata.json" in (project / ".dockerignore").read_text()
 
 
 def _render(render_project, stack: str, task: str, **answers) -> Path:
@@ -45,7 +62,7 @@ def test_serving_adds_the_service_its_tests_and_a_dockerfile(
     answers = {"goal": goal, "hardware": "cpu", **({"serving": serving} if serving else {})}
     project = _render(render_project, stack, task, **answers)
     pkg = project.name
-    for relative in SERVING_FILES:
+    for relative in SERVING_FILES + EXTRA_FILES.get(stack, []):
         assert (project / relative.format(pkg=pkg)).is_file() == served, relative
     meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
     deps = " ".join(meta["dependencies"])
