@@ -33,6 +33,10 @@ class DataConfig:
 class CVConfig:
     folds: int = 5
     repeats: int = 1
+    baselines: bool = True  # also score a constant and a linear model on the same folds
+
+
+THRESHOLDS = ("auto", "none")
 
 
 @dataclass
@@ -40,6 +44,9 @@ class ModelConfig:
     name: str = "xgboost"
     params: dict[str, Any] = field(default_factory=dict)
     class_weight: str = "auto"
+    # binary classification: "auto" (the F1-best cut on out-of-fold predictions), "none"
+    # (argmax, i.e. 0.5) or a probability between 0 and 1
+    threshold: Any = "auto"
 
 
 @dataclass
@@ -103,5 +110,13 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError("cv.folds must be at least 2")
     if config.cv.repeats < 1:
         raise ConfigError("cv.repeats must be at least 1")
+    threshold = config.model.threshold
+    fixed = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+    if not (threshold in THRESHOLDS or (fixed and 0.0 < threshold < 1.0)):
+        raise ConfigError(
+            f"model.threshold must be auto, none or a probability in (0, 1), got {threshold!r}"
+        )
+    if not isinstance(config.cv.baselines, bool):
+        raise ConfigError("cv.baselines must be true or false")
     if not isinstance(config.refit_on_all_rows, bool):
         raise ConfigError("refit_on_all_rows must be true or false")

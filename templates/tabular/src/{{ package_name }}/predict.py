@@ -14,6 +14,7 @@ import joblib
 import pandas as pd
 
 from .data import DataError, Schema, load_table, prepare_features, summarize
+from .decision import apply_threshold
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +45,17 @@ def predict_frame(bundle: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
             shown = ", ".join(map(repr, unseen[:5])) + (" ..." if len(unseen) > 5 else "")
             log.warning("column %r: %d value(s) unseen in training: %s", column, len(unseen), shown)
     pipeline = bundle["pipeline"]
-    predictions = pipeline.predict(features)
     out = frame[[c for c in schema.id_columns if c in frame.columns]].copy()
     if bundle["task"] == "classification":
         classes = bundle["classes"]
-        out["prediction"] = [classes[int(i)] for i in predictions]
         proba = pipeline.predict_proba(features)
+        # binary models cut at the threshold chosen in training (metrics.json: threshold)
+        predictions = apply_threshold(proba, bundle.get("threshold"))
+        out["prediction"] = [classes[int(i)] for i in predictions]
         for index, name in enumerate(classes):
             out[f"proba_{name}"] = proba[:, index]
     else:
-        out["prediction"] = predictions
+        out["prediction"] = pipeline.predict(features)
     return out
 
 

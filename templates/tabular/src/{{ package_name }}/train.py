@@ -23,7 +23,7 @@ from sklearn.model_selection import (
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_sample_weight
 
-from . import evaluate
+from . import decision, evaluate
 from .config import ConfigError, TrainConfig, load_config
 from .data import (
     DataError,
@@ -122,20 +122,68 @@ def train(config: TrainConfig) -> dict[str, Any]:
         config.cv.folds,
         config.cv.repeats,
     )
-    cv = cross_validate(pipeline, x_train, y_train, cv=splitter, scoring=scoring, params=fit_params)
-    cv_summary = {}
-    for name in scoring:
-        values = cv[f"test_{name}"]
-        values = -values if scoring[name].startswith("neg_") else values
-        cv_summary[name] = {"mean": float(np.mean(values)), "std": float(np.std(values))}
-        log.info("cv %-8s %.4f +/- %.4f", name, cv_summary[name]["mean"], cv_summary[name]["std"])
+    binary = classes is not None and len(classes) == 2
+    tune = binary and config.model.threshold == "auto"
+    cv = cross_validate(
+        pipeline,
+        x_train,
+        y_train,
+        cv=splitter,
+        scoring=scoring,
+        params=fit_params,
+        return_estimator=tune,  # the fold models give out-of-fold probabilities for the cut
+        return_indices=tune,
+    )
+    cv_summary = decision.cv_means(cv, scoring)
+    for name, value in cv_summary.items():
+        log.info("cv %-8s %.4f +/- %.4f", name, value["mean"], value["std"])
+    main_score = "roc_auc" if config.task == "classification" else "r2"
+    baselines: dict[str, dict[str, float]] = {}
+    margin = None
+    if config.cv.baselines:
+        baselines = decision.baselines(
+            pipeline, config.task, config.seed, x_train, y_train, splitter, scoring, fit_params
+        )
+        margin = decision.margin(cv_summary, baselines, main_score, lower=False)
+        for name, scores in baselines.items():
+            log.info("baseline %-6s cv %s %.4f", name, main_score, scores[main_score])
+        if margin <= 0:
+            log.warning(
+                "%s does not beat the best baseline on cv %s (margin %+.4f): tune it or use "
+                "the simpler model",
+                config.model.name,
+                main_score,
+                margin,
+            )
+
+    threshold = None
+    if binary and config.model.threshold != "none":
+        if tune:
+            oof = decision.out_of_fold_proba(cv, len(x_train), x_train)
+            threshold = decision.tune_threshold(y_train, oof)
+        else:
+            threshold = float(config.model.threshold)
+        log.info(
+            "decision threshold on P(%s): %.3f (model.threshold=%s)",
+            classes[1],
+            threshold,
+            config.model.threshold,
+        )
 
     fit_started = time.perf_counter()
     pipeline.fit(x_train, y_train, **fit_params)
     fit_seconds = time.perf_counter() - fit_started
-    y_pred = pipeline.predict(x_test)
     proba = pipeline.predict_proba(x_test) if config.task == "classification" else None
+    y_pred = (
+        decision.apply_threshold(proba, threshold)
+        if proba is not None
+        else pipeline.predict(x_test)
+    )
     holdout = evaluate.holdout_metrics(config.task, y_test, y_pred, proba, classes)
+    holdout_at_half = None
+    if threshold is not None:  # what the cut changed, on the same rows
+        plain = decision.apply_threshold(proba, None)
+        holdout_at_half = evaluate.holdout_metrics(config.task, y_test, plain, proba, classes)
     # Columns the model sees after encoding: IDs or a dense one-hot of thousands would show here.
     encoded_features = pipeline.named_steps["preprocess"].transform(x_test.iloc[:1]).shape[1]
 
@@ -146,7 +194,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
         plots = evaluate.plot_classification(y_test, y_pred, proba, names, out)
     else:
         plots = evaluate.plot_regression(y_test, y_pred, out)
-    main_score = "roc_auc" if config.task == "classification" else "r2"
     importance_path, importance = evaluate.plot_importance(
         pipeline, x_test, y_test, scoring[main_score], config.seed, out
     )
@@ -170,6 +217,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         # values seen per categorical column: predict names the ones it has never seen
         "categories": {c: sorted(map(str, features[c].dropna().unique())) for c in categorical},
         "classes": classes,
+        "threshold": threshold,
         "rows_seen": rows_seen,
     }
     joblib.dump(bundle, out / "model.joblib")
@@ -184,7 +232,12 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "saved_model_rows": bundle["rows_seen"],
         "cv": cv_summary,
         "cv_fits": len(cv["fit_time"]),
+        # the same folds, a constant and a linear model: what the score is worth
+        "baselines": baselines,
+        "margin_over_best_baseline": {main_score: margin} if margin is not None else {},
+        "threshold": threshold,
         "holdout": holdout,
+        "holdout_at_threshold_0.5": holdout_at_half,
         "feature_importance": importance,
         # Throughput of the final fit, so a slow configuration is visible at a glance.
         "fit_rows_per_second": len(x_train) / max(fit_seconds, 1e-9),
