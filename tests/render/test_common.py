@@ -126,3 +126,25 @@ def test_python_version_reaches_ci_and_tooling(tmp_path):
     pyproject = tomllib.loads((dest / "pyproject.toml").read_text())
     assert pyproject["project"]["requires-python"] == ">=3.12"
     assert pyproject["tool"]["ruff"]["target-version"] == "py312"
+
+
+# Stacks whose generated tests turn warnings into errors (the Scientific Python guide's
+# `filterwarnings = ["error", ...]`); the integration layer runs their suites with it.
+WARNINGS_ARE_ERRORS = {"tabular", "tf-tflite"}
+
+
+@pytest.mark.parametrize("stack", BUILT)
+def test_pytest_configuration_is_strict(rendered, stack):
+    config = tomllib.loads((rendered[(stack, "github")] / "pyproject.toml").read_text())
+    pytest_config = config["tool"]["pytest"]["ini_options"]
+    assert {"--strict-markers", "--strict-config"} <= set(pytest_config["addopts"])
+    assert pytest_config["xfail_strict"] is True and pytest_config["minversion"]
+    filters = pytest_config.get("filterwarnings")
+    if stack not in WARNINGS_ARE_ERRORS:
+        assert filters is None
+        return
+    assert filters[0] == "error"
+    for entry in filters[1:]:
+        action, message, category = entry.split(":")[:3]
+        # an ignore names the message and the category, never a blanket category
+        assert action == "ignore" and message and category.endswith("Warning"), entry
