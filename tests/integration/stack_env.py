@@ -420,3 +420,12 @@ def run_readme(
         f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     )
     return result
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    """The one line a failing step prints: exit code non-zero, no traceback; returns it."""
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-4000:]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stderr[-2000:]
+    return lines[0]

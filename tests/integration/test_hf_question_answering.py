@@ -14,13 +14,12 @@ from __future__ import annotations
 import csv
 import json
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.integration.stack_env import project_env, run_in, run_readme, run_step
+from tests.integration.stack_env import error_line, project_env, run_in, run_readme, run_step
 
 pytestmark = pytest.mark.integration
 
@@ -52,14 +51,6 @@ def test_readme_installs_tests_trains_and_predicts(render_project, tmp_path: Pat
     for row, test in zip(rows, tests, strict=True):
         assert row["id"] == test["id"]
         assert test["context"][row["start"] : row["end"]] == row["answer"]
-
-
-def error_line(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode != 0, result.stdout[-2000:]
-    assert "Traceback" not in result.stderr, result.stderr[-4000:]
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, result.stderr[-2000:]
-    return lines[0]
 
 
 FILLER = [

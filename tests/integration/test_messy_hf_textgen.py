@@ -13,14 +13,13 @@ from __future__ import annotations
 import csv
 import json
 import random
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.integration.stack_env import project_env, run_in, run_step
+from tests.integration.stack_env import error_line, project_env, run_in, run_step
 
 pytestmark = pytest.mark.integration
 
@@ -30,15 +29,6 @@ ANSWERS = {
     "Как удалить аккаунт?": "Настройки, Аккаунт, Удалить аккаунт.",
     "パスワードを忘れました": "設定からセキュリティを開いてください。",
 }
-
-
-def error_line(result: subprocess.CompletedProcess) -> str:
-    """The one line a failing step prints: exit code non-zero, no traceback."""
-    assert result.returncode != 0, result.stdout[-2000:]
-    assert "Traceback" not in result.stderr, result.stderr[-4000:]
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, result.stderr[-2000:]
-    return lines[0]
 
 
 def preset(project: Path, name: str, **values: object) -> str:

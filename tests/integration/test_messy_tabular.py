@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.stack_env import project_env, run_in, run_step
+from tests.integration.stack_env import error_line, project_env, run_in, run_step
 
 pytestmark = pytest.mark.integration
 
@@ -70,15 +70,6 @@ def messy_table(path: Path) -> tuple[Path, list[dict[str, str]]]:
         rows[index]["churned"] = ""  # empty label cells
     rows[20]["churned"] = rows[21]["churned"] = "2"  # a class with two rows
     return write_csv(path, rows), rows
-
-
-def error_line(result: subprocess.CompletedProcess) -> str:
-    """The one line a failing step prints: exit code non-zero, no traceback."""
-    assert result.returncode != 0, result.stdout[-2000:]
-    assert "Traceback" not in result.stderr, result.stderr[-4000:]
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, result.stderr[-2000:]
-    return lines[0]
 
 
 def test_messy_table_through_the_readme(render_project, tmp_path: Path) -> None:

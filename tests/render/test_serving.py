@@ -94,9 +94,7 @@ def _hadolint() -> str:
 
 @pytest.mark.parametrize(("stack", "task"), SERVED, ids=[f"{s}-{t}" for s, t in SERVED])
 @pytest.mark.parametrize("hardware", ["cpu", "gpu"])
-def test_dockerfile_is_hadolint_clean_on_a_slim_or_cuda_base(
-    render_project, stack, task, hardware
-):
+def test_dockerfile_is_hadolint_clean_on_a_slim_or_cuda_base(render_project, stack, task, hardware):
     project = _render(render_project, stack, task, hardware=hardware, serving="http")
     dockerfile = (project / "Dockerfile").read_text()
     assert ("nvidia/cuda:" in dockerfile) == (hardware == "gpu")
