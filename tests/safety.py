@@ -68,7 +68,9 @@ def run_cli_process(
 ) -> subprocess.CompletedProcess:
     """`mlscaffold ARGV` in a fresh process; `hook` = (module, function, nth call, signal)
     sends that signal to the process itself at the nth call of mlscaffold.<module>.<function>."""
-    lines = ["import os, signal, sys"]
+    # Ctrl-C as in a terminal: a launcher that runs the suite in the background (`cmd &`,
+    # nohup) hands its children SIGINT ignored, and Python then installs no handler for it.
+    lines = ["import os, signal, sys", "signal.signal(signal.SIGINT, signal.default_int_handler)"]
     if hook:
         module, function, nth, sig = hook
         lines += [
