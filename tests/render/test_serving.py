@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.render.checks import assert_python_is_clean, assert_text_is_clean
 
@@ -114,3 +115,34 @@ def test_ci_image_job_trains_what_the_image_serves(render_project, stack, task):
     job = workflow.split("\n  image:\n", 1)[1]
     assert "docker build" in job and "/health" in job
     assert CI_TRAIN[stack] in job
+
+
+@pytest.mark.parametrize(("stack", "task"), SERVED, ids=[f"{s}-{t}" for s, t in SERVED])
+def test_gitlab_image_jobs_train_then_build_and_check_health(render_project, stack, task):
+    project = _render(render_project, stack, task, hardware="cpu", serving="http", ci="gitlab")
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    assert pipeline["stages"] == ["lint", "test", "image"]
+    train = pipeline["train-for-image"]
+    assert train["needs"] == ["test"] and train["artifacts"]["paths"] == ["artifacts/"]
+    assert CI_TRAIN[stack] in " ".join(train["script"])
+    if stack != "tabular" and stack != "tf-tflite":  # torch stacks: the CPU wheel first
+        assert "download.pytorch.org/whl/cpu" in " ".join(train["before_script"])
+    image = pipeline["service-image"]
+    assert image["needs"] == ["train-for-image"] and image["image"].startswith("docker:")
+    assert any(service.endswith("-dind") for service in image["services"])
+    script = "\n".join(image["script"])
+    assert "docker build" in script and "http://docker:8000/health" in script
+    schema = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.gitlab-ci"]
+    result = subprocess.run(
+        [*schema, str(project / ".gitlab-ci.yml")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_gitlab_pipeline_has_no_image_job_without_a_service(render_project):
+    project = _render(
+        render_project, "tf-tflite", "image-classification", serving="none", ci="gitlab"
+    )
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    assert pipeline["stages"] == ["lint", "test"]
+    assert not {"train-for-image", "service-image"} & set(pipeline)
