@@ -49,7 +49,7 @@ def _open(record: dict) -> Image.Image:
         raise DataError(f"{record['path']}: cannot decode the image ({error})") from None
 
 
-def read_coco(path: Path, image_root: Path | None = None) -> tuple[list[dict], list[str]]:
+def read_coco(path: Path, image_root: str | Path | None = None) -> tuple[list[dict], list[str]]:
     """Records and class names (categories in id order) of a COCO-JSON file.
 
     `file_name` is relative to image_root (default: the JSON file's folder); `bbox` is
@@ -284,7 +284,7 @@ class DataModule(L.LightningDataModule):
             if not folder.is_dir():
                 raise DataError(f"data.predict_dir {folder}: no such folder")
             paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
-            records = [
+            records: list[dict[str, Any]] = [
                 {"path": p, "name": p.relative_to(folder).as_posix(), "boxes": [], "labels": []}
                 for p in paths
             ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -55,7 +56,8 @@ def sample(n: int, seed: int = 0, size: int = 64) -> list[dict]:
 def write_coco(folder: Path, n: int, seed: int = 0, size: int = 64) -> Path:
     """Save n drawn images and `annotations.json` (COCO: bbox = [x, y, width, height])."""
     folder.mkdir(parents=True, exist_ok=True)
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for i, record in enumerate(sample(n, seed, size)):
         record["image"].save(folder / record["name"])
         images.append({"id": i, "file_name": record["name"], "width": size, "height": size})

@@ -29,14 +29,14 @@ def cv_scoring(task: str, n_classes: int) -> dict[str, str]:
 
 def holdout_metrics(
     task: str, y_true: np.ndarray, y_pred: np.ndarray, proba=None, classes: list | None = None
-) -> dict:
+) -> dict[str, float | dict[str, float]]:
     if task == "regression":
         return {
             "r2": float(metrics.r2_score(y_true, y_pred)),
             "rmse": float(metrics.root_mean_squared_error(y_true, y_pred)),
             "mae": float(metrics.mean_absolute_error(y_true, y_pred)),
         }
-    result = {
+    result: dict[str, float | dict[str, float]] = {
         "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
         "f1_macro": float(metrics.f1_score(y_true, y_pred, average="macro")),
     }

@@ -157,7 +157,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             )
 
     threshold = None
-    if binary and config.model.threshold != "none":
+    if binary and classes is not None and config.model.threshold != "none":
         if tune:
             oof = decision.out_of_fold_proba(cv, len(x_train), x_train)
             threshold = decision.tune_threshold(y_train, oof)
@@ -189,7 +189,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if config.task == "classification":
+    if classes is not None:  # classification
         names = [str(c) for c in classes]
         plots = evaluate.plot_classification(y_test, y_pred, proba, names, out)
     else:
