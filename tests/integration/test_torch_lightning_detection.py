@@ -1,7 +1,7 @@
 """Layer 5 and 6 for torch-lightning's object-detection task, through the README's commands.
 
 1. The README path: install, the project's own tests (a tiny RT-DETR must clear its mAP@0.5
-   floor), the offline quick-check fit, predict (JSON + PNG) and the ONNX export (parity in
+   floor; the HTTP service answers as predict does), the offline quick-check fit, predict (JSON + PNG) and the ONNX export (parity in
    ONNX Runtime), each block run as written, offline, in an environment built only from what
    the project declares (stack_env.py).
 2. The user's own messy data ("Your own data"): a COCO-JSON dataset with an image without
@@ -31,6 +31,7 @@ VARIANTS = [
             "hardware": "gpu",
             "goal": "research",
             "tracking": "csv",
+            "serving": "http",  # its own suite runs tests/test_serve.py
         },
     )
 ]
@@ -54,6 +55,12 @@ def test_readme_installs_tests_fits_predicts_and_exports(render_project, tmp_pat
         "test_export_matches_eager_in_onnx_runtime",
         "test_from_pretrained_gets_a_new_label_map",
         "test_a_corrupt_image_is_one_named_error",
+        # the HTTP service on the ONNX export (serving: http)
+        "test_service_answers_as_the_predict_command_does",
+        "test_the_default_threshold_is_the_checkpoints",
+        "test_bad_requests_get_a_4xx_json_error[not base64]",
+        "test_bad_requests_get_a_4xx_json_error[too many pixels]",
+        "test_concurrent_load_has_no_errors",
     ):
         assert f"{test} PASSED" in output, output[-3000:]
 

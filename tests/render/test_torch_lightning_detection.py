@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from tests.render.checks import SHARED_FILES, assert_python_is_clean, assert_text_is_clean, file_set
+from tests.render.test_serving import _hadolint
 
 PKG = "demo_det"
 
@@ -36,12 +38,15 @@ COMMON = [
 ]
 GITHUB = [".github/workflows/ci.yml", ".github/dependabot.yml"]
 GITLAB = [".gitlab-ci.yml"]
+SERVING = [".dockerignore", "Dockerfile", f"src/{PKG}/serve.py", "tests/test_serve.py"]
 
-# (hardware, tracking, goal, ci) -> exact file set
+# (hardware, tracking, goal, ci, serving) -> exact file set; serving None: the default
+# (http for goal=production, none otherwise)
 VARIANTS = {
-    ("cpu", "csv", "prototype", "github"): COMMON + GITHUB,
-    ("gpu", "tensorboard", "research", "gitlab"): COMMON + GITLAB,
-    ("multi-gpu", "mlflow", "production", "none"): COMMON,
+    ("cpu", "csv", "prototype", "github", None): COMMON + GITHUB,
+    ("gpu", "tensorboard", "research", "gitlab", "http"): COMMON + GITLAB + SERVING,
+    ("multi-gpu", "mlflow", "production", "none", None): COMMON + SERVING,
+    ("cpu", "csv", "production", "github", "none"): COMMON + GITHUB,
 }
 HUB_MODEL = {
     "cpu": "PekingU/rtdetr_v2_r18vd",
@@ -51,9 +56,11 @@ HUB_MODEL = {
 
 
 @pytest.mark.parametrize(
-    ("hardware", "tracking", "goal", "ci"), list(VARIANTS), ids=["-".join(v) for v in VARIANTS]
+    ("hardware", "tracking", "goal", "ci", "serving"),
+    list(VARIANTS),
+    ids=["-".join(v[:4] + (v[4] or "default",)) for v in VARIANTS],
 )
-def test_variant(render_project, hardware, tracking, goal, ci) -> None:
+def test_variant(render_project, hardware, tracking, goal, ci, serving) -> None:
     root: Path = render_project(
         "demo-det",
         package_name=PKG,
@@ -63,8 +70,10 @@ def test_variant(render_project, hardware, tracking, goal, ci) -> None:
         goal=goal,
         tracking=tracking,
         ci=ci,
+        **({"serving": serving} if serving else {}),
     )
-    assert file_set(root) == sorted(VARIANTS[(hardware, tracking, goal, ci)])
+    assert file_set(root) == sorted(VARIANTS[(hardware, tracking, goal, ci, serving)])
+    served = f"src/{PKG}/serve.py" in VARIANTS[(hardware, tracking, goal, ci, serving)]
     assert_text_is_clean(root)
     assert_python_is_clean(root)
     for rel in file_set(root):
@@ -103,10 +112,29 @@ def test_variant(render_project, hardware, tracking, goal, ci) -> None:
     )
     assert ("strategy" in trainer) == (hardware == "multi-gpu")
 
-    # no HTTP service for detection, even where goal=production defaults serving to http
-    assert "serve" not in (root / "Makefile").read_text()
-    assert not names & {"litserve", "fastapi"}
+    # the HTTP service: LitServe on the ONNX export, images in, the predict command's fields out
+    assert ("\nserve:" in (root / "Makefile").read_text()) == served
+    assert ({"litserve", "fastapi", "pydantic"} <= names) == served
     readme = (root / "README.md").read_text()
+    assert ("## Serve it over HTTP" in readme) == served
+    if served:
+        assert '"score_threshold"' in readme and "boxes as `[x0, y0, x1, y1]`" in readme
+        assert "--max-batch-size" not in readme  # batch-1 export: workers, not batching
+        dockerfile = (root / "Dockerfile").read_text()
+        assert f'"{PKG}.serve", "--model", "/app/model"' in dockerfile
+        assert ("nvidia/cuda:" in dockerfile) == (hardware != "cpu")
+        assert "!artifacts/export" in (root / ".dockerignore").read_text()
+        result = subprocess.run(
+            [_hadolint(), "--failure-threshold", "info", str(root / "Dockerfile")],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        ci_file = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}.get(ci)
+        if ci_file:  # the image job trains the offline tiny preset, then exports what it serves
+            text = (root / ci_file).read_text()
+            assert f"-m {PKG} fit --config configs/tiny.yaml --trainer.max_epochs=1" in text
+            assert f"-m {PKG}.export --ckpt artifacts/checkpoints/last.ckpt" in text
     for marker in ("install", "test", "train", "predict", "export"):
         assert f"<!-- cmd: {marker} -->" in readme
     assert f"python -m {PKG} fit --config configs/tiny.yaml" in readme

@@ -21,6 +21,9 @@ from .module import Detector
 
 DEFAULT_CONFIGS = ["configs/trainer.yaml", "configs/model.yaml", "configs/data.yaml"]
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
+# Model settings that only change inference: given on the command line, they win over the
+# checkpoint's (LightningCLI puts a checkpoint's hyperparameters over the command line).
+INFERENCE_KEYS = ("score_threshold",)
 
 # Emitted by lightning 2.6 itself on torch >= 2.13 and harmless: hidden so real warnings show.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).? is deprecated")
@@ -32,6 +35,17 @@ class CheckpointMismatch(ValueError):
 
 def _get(node: Any, key: str, default: Any = None) -> Any:
     return node.get(key, default) if isinstance(node, dict) else getattr(node, key, default)
+
+
+def _given(args: list[str], flag: str) -> str | None:
+    """The last value of `flag` on the command line (`--flag=value` or `--flag value`)."""
+    found = None
+    for index, arg in enumerate(args):
+        if arg.startswith(flag + "="):
+            found = arg.split("=", 1)[1]
+        elif arg == flag and index + 1 < len(args):
+            found = args[index + 1]
+    return found
 
 
 class CLI(LightningCLI):
@@ -55,6 +69,10 @@ class CLI(LightningCLI):
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
         self.stored_classes = None
+        for key in INFERENCE_KEYS:  # floats, already type-checked by the parser
+            value = _given(self.given_args, f"--model.{key}")
+            if value is not None:
+                setattr(config.model, key, float(value))
         path = _get(config, "ckpt_path")
         if not path or path in ("best", "hpc") or str(path).startswith("registry"):
             return
