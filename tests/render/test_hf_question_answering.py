@@ -14,6 +14,8 @@ from mlscaffold import rules, scaffold
 from tests.render.checks import assert_python_is_clean, assert_text_is_clean, file_set
 from tests.render.test_hf_finetune import CI_FILES, COMMON, PKG
 
+SERVING_FILES = [".dockerignore", "Dockerfile", f"src/{PKG}/serve.py", "tests/test_serve.py"]
+
 QA_FILES = [
     "data/test.jsonl",
     "data/train.jsonl",
@@ -30,8 +32,7 @@ CASES = [
     {
         "hardware": "tpu",
         "ci": "github",
-        "goal": "production",
-        "serving": "none",  # TODO(lead): production defaults serving to http, which QA lacks
+        "goal": "production",  # serving: http by default
         "base_model": "deepset/roberta-base-squad2",
     },
 ]
@@ -39,6 +40,11 @@ CASES = [
 
 def case_id(case: dict) -> str:
     return "-".join(str(v).replace("/", "_") for v in case.values())
+
+
+def served(case: dict) -> bool:
+    """serving: http, given or by goal=production's default."""
+    return case.get("serving", "http" if case.get("goal") == "production" else "none") == "http"
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +68,7 @@ def test_question_answering_is_a_task_of_hf_finetune() -> None:
 def test_exact_file_set(rendered, case):
     extra = ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
+    extra += SERVING_FILES if served(case) else []
     expected = sorted(COMMON + QA_FILES + CI_FILES[case["ci"]] + extra)
     assert file_set(rendered[case_id(case)]) == expected
 

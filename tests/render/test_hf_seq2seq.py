@@ -15,6 +15,7 @@ import yaml
 from mlscaffold import scaffold
 from tests.render.checks import assert_text_is_clean, file_set
 from tests.render.test_hf_finetune import CI_FILES, COMMON, PKG
+from tests.render.test_hf_question_answering import SERVING_FILES, served
 
 DATA = ["data/test.jsonl", "data/train.jsonl", "data/validation.jsonl"]
 DEFAULT_MODEL = {"summarization": "google-t5/t5-small", "translation": "Helsinki-NLP/opus-mt-en-de"}
@@ -30,6 +31,7 @@ CASES = [
         "hardware": "multi-gpu",
         "ci": "github",
         "base_model": "google-t5/t5-small",
+        "serving": "http",
     },
     {"task": "summarization", "hardware": "tpu", "ci": "none", "base_model": "facebook/bart-base"},
 ]
@@ -54,6 +56,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 def test_exact_file_set(rendered, case):
     extra = ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
+    extra += SERVING_FILES if served(case) else []
     expected = sorted(COMMON + DATA + CI_FILES[case["ci"]] + extra)
     assert file_set(rendered[case_id(case)]) == expected
 

@@ -43,12 +43,13 @@ FILES = [
     "tests/test_distributed.py",
     "tests/test_train.py",
 ]
+SERVING_FILES = [".dockerignore", "Dockerfile", f"src/{PKG}/serve.py", "tests/test_serve.py"]
 CI_FILES = {"github": [".github/dependabot.yml", ".github/workflows/ci.yml"], "none": []}
 CASES = [
-    {"hardware": "cpu", "ci": "github", "goal": "prototype"},
+    {"hardware": "cpu", "ci": "github", "goal": "prototype", "serving": "http"},
     {"hardware": "gpu", "ci": "none", "goal": "research"},
     {"hardware": "multi-gpu", "ci": "github", "goal": "research", "push_to_hub": True,
-     "base_model": "Qwen/Qwen2.5-1.5B-Instruct"},
+     "base_model": "Qwen/Qwen2.5-1.5B-Instruct", "serving": "http"},
     {"hardware": "tpu", "ci": "none", "goal": "prototype"},
 ]  # fmt: skip
 
@@ -73,6 +74,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 def test_exact_file_set(rendered, case):
     extra = ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
+    extra += SERVING_FILES if case.get("serving") == "http" else []
     expected = sorted(FILES + CI_FILES[case["ci"]] + extra)
     assert file_set(rendered[case_id(case)]) == expected
 

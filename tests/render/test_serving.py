@@ -20,6 +20,10 @@ SERVING_FILES = [".dockerignore", "Dockerfile", "src/{pkg}/serve.py", "tests/tes
 SERVED = [
     ("hf-finetune", "text-classification"),
     ("hf-finetune", "token-classification"),
+    ("hf-finetune", "question-answering"),
+    ("hf-finetune", "summarization"),
+    ("hf-finetune", "translation"),
+    ("hf-finetune", "text-generation"),
     ("torch-lightning", "image-classification"),
     ("torch-lightning", "custom"),
     ("tf-tflite", "image-classification"),
