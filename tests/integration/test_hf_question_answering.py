@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -24,14 +25,24 @@ from tests.integration.stack_env import error_line, project_env, run_in, run_rea
 pytestmark = pytest.mark.integration
 
 NAME = "hf_question_cpu"
+# the project's own service tests (goal=production: serving defaults to http)
+SERVE_TESTS = [
+    "test_service_answers_as_the_predict_command_does",
+    "test_bad_requests_get_a_4xx_json_error",
+    "test_concurrent_load_has_no_errors",
+]
 
 
 def test_readme_installs_tests_trains_and_predicts(render_project, tmp_path: Path) -> None:
-    project = render_project(NAME, stack="hf-finetune", task="question-answering", hardware="cpu")
+    project = render_project(
+        NAME, stack="hf-finetune", task="question-answering", hardware="cpu", goal="production"
+    )
     python = project_env(project, tmp_path)
     timings: dict[str, float] = {}
-    result = run_readme(python, project, "test", timings)
+    # PYTEST_ADDOPTS=-v only makes pytest name each test in its output.
+    result = run_readme(python, project, "test", timings, extra_env={"PYTEST_ADDOPTS": "-v"})
     assert " passed" in result.stdout and "failed" not in result.stdout
+    assert_passed(result.stdout, "tests/test_serve.py", SERVE_TESTS)
     assert timings["test"] < 90 * 2, "the generated suite should stay near 90 s on 2 cores"
 
     run_readme(python, project, "train", timings)
@@ -51,6 +62,18 @@ def test_readme_installs_tests_trains_and_predicts(render_project, tmp_path: Pat
     for row, test in zip(rows, tests, strict=True):
         assert row["id"] == test["id"]
         assert test["context"][row["start"] : row["end"]] == row["answer"]
+
+
+def assert_passed(output: str, path: str, tests: list[str]) -> None:
+    """Every named test of `path` ran (each parameter of it) and PASSED, in pytest -v output."""
+    outcome = re.compile(r" (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b")
+    for test in tests:
+        lines = [
+            line
+            for line in output.splitlines()
+            if line.startswith(f"{path}::{test}") and outcome.search(line)  # not the summaries
+        ]
+        assert lines and all(" PASSED" in line for line in lines), (test, lines, output[-3000:])
 
 
 FILLER = [

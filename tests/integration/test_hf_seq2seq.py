@@ -17,13 +17,23 @@ from pathlib import Path
 import pytest
 
 from tests.integration.stack_env import project_env, run_in, run_readme, run_step
+from tests.integration.test_hf_question_answering import assert_passed
 from tests.integration.test_messy_hf_finetune import error_line, preset
 
 pytestmark = pytest.mark.integration
 
 VARIANTS = [
-    ("hf_summarization_cpu", {"stack": "hf-finetune", "task": "summarization", "hardware": "cpu"}),
+    (
+        "hf_summarization_cpu",
+        {"stack": "hf-finetune", "task": "summarization", "hardware": "cpu", "goal": "production"},
+    ),
     ("hf_translation_cpu", {"stack": "hf-finetune", "task": "translation", "hardware": "cpu"}),
+]
+# the project's own service tests (serving: http)
+SERVE_TESTS = [
+    "test_service_generates_as_the_predict_command_does",
+    "test_bad_requests_get_a_4xx_json_error",
+    "test_concurrent_load_has_no_errors",
 ]
 FLOOR = {"summarization": ("eval_rougeL", 60), "translation": ("eval_chrf", 30)}
 
@@ -33,9 +43,12 @@ def test_readme_installs_tests_trains_and_predicts(render_project, tmp_path, nam
     project = render_project(name, **answers)
     python = project_env(project, tmp_path)
     timings: dict[str, float] = {}
-    result = run_readme(python, project, "test", timings)
+    # PYTEST_ADDOPTS=-v only makes pytest name each test in its output.
+    result = run_readme(python, project, "test", timings, extra_env={"PYTEST_ADDOPTS": "-v"})
     assert " passed" in result.stdout and "failed" not in result.stdout
     assert timings["test"] < 90 * 2, "the generated suite should stay near 90 s on 2 cores"
+    if answers.get("goal") == "production":  # serving: http by default
+        assert_passed(result.stdout, "tests/test_serve.py", SERVE_TESTS)
 
     run_readme(python, project, "train")
     out = project / "artifacts" / "tiny"

@@ -12,14 +12,26 @@ import json
 import pytest
 
 from tests.integration.stack_env import project_env, run_readme
+from tests.integration.test_hf_question_answering import assert_passed
 
 pytestmark = pytest.mark.integration
 
 VARIANTS = [
     (
         "hf_textgen_cpu",
-        {"stack": "hf-finetune", "task": "text-generation", "hardware": "cpu", "goal": "prototype"},
+        {
+            "stack": "hf-finetune",
+            "task": "text-generation",
+            "hardware": "cpu",
+            "goal": "production",
+        },
     )
+]
+# the project's own service tests (goal=production: serving defaults to http)
+SERVE_TESTS = [
+    "test_service_generates_as_the_predict_command_does",
+    "test_bad_requests_get_a_4xx_json_error",
+    "test_concurrent_load_has_no_errors",
 ]
 
 
@@ -30,9 +42,11 @@ def test_readme_installs_tests_tunes_and_generates(render_project, tmp_path, nam
     assert (python.parent / f"{name.replace('_', '-')}-train").exists(), "console script installed"
 
     timings: dict[str, float] = {}
-    result = run_readme(python, project, "test", timings)
+    # PYTEST_ADDOPTS=-v only makes pytest name each test in its output.
+    result = run_readme(python, project, "test", timings, extra_env={"PYTEST_ADDOPTS": "-v"})
     assert " passed" in result.stdout and "failed" not in result.stdout
     assert timings["test"] < 90 * 2, "the generated suite should stay near 90 s on 2 cores"
+    assert_passed(result.stdout, "tests/test_serve.py", SERVE_TESTS)
 
     run_readme(python, project, "train")  # the tiny preset: offline, seconds
     out = project / "artifacts" / "tiny"
