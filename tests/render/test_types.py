@@ -95,9 +95,6 @@ XFAIL: dict[str, str] = {
     name: SERVE_OWNED
     for name in (
         "hf-text-classification-gpu-http",
-        "hf-question-answering-http",
-        "hf-translation-gpu-http",
-        "hf-text-generation-gpu-http",
         "torch-object-detection-gpu-http",
     )
 }
