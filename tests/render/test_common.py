@@ -130,7 +130,7 @@ def test_python_version_reaches_ci_and_tooling(tmp_path):
 
 # Stacks whose generated tests turn warnings into errors (the Scientific Python guide's
 # `filterwarnings = ["error", ...]`); the integration layer runs their suites with it.
-WARNINGS_ARE_ERRORS = {"tabular", "tf-tflite"}
+WARNINGS_ARE_ERRORS = {"tabular", "tf-tflite", "torch-lightning", "hf-finetune"}
 
 
 @pytest.mark.parametrize("stack", BUILT)

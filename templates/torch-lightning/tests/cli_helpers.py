@@ -8,7 +8,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = [ROOT / "configs" / name for name in ("trainer.yaml", "model.yaml", "data.yaml")]
 
 # On top of the shipped configs, whatever hardware they target: one CPU process, float32,
-# no progress bar; tests then add their own limits.
+# no progress bar, a log line every step (tests run a handful of batches: with the shipped
+# interval Lightning warns, and warnings are errors); tests then add their own limits.
 CPU = [
     "--trainer.accelerator=cpu",
     "--trainer.devices=1",
@@ -16,6 +17,7 @@ CPU = [
     "--trainer.precision=32-true",
     "--trainer.enable_progress_bar=false",
     "--trainer.enable_model_summary=false",
+    "--trainer.log_every_n_steps=1",
 ]
 
 
