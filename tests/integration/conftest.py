@@ -48,3 +48,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             rows.append([test, *(f"{row[s]:.1f}" if s in row else "-" for s in steps)])
         for line in _table(rows):
             terminalreporter.write_line(line)
+    if stack_env.SERVICE_LOAD:
+        terminalreporter.section("services: each production project's own load test")
+        rows = [["test", "load"]] + [[test, load] for test, load in stack_env.SERVICE_LOAD.items()]
+        for line in _table(rows):
+            terminalreporter.write_line(line)

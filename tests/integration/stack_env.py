@@ -353,6 +353,10 @@ def run_in(
 # test name -> step -> seconds; printed as a table at the end of the session (conftest.py).
 REPORT: dict[str, dict[str, float]] = {}
 CURRENT_TEST = {"name": "?"}
+# test name -> what a production project's own load test printed (tests/test_serve.py shows
+# "service load: ... p50 X ms, p95 Y ms" even when it passes); printed as a table too.
+SERVICE_LOAD: dict[str, str] = {}
+_SERVICE_LOAD = re.compile(r"^service load: (.+)$", re.M)
 
 
 def _record(label: str, seconds: float, timings: dict[str, float] | None) -> None:
@@ -415,6 +419,8 @@ def run_readme(
         timeout=timeout,
     )
     _record(name, time.perf_counter() - started, timings)
+    for load in _SERVICE_LOAD.findall(result.stdout):
+        SERVICE_LOAD[CURRENT_TEST["name"]] = load
     assert result.returncode == 0, (
         f"README command `{name}` failed:\n{commands[name]}\n"
         f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"

@@ -27,7 +27,6 @@ from packaging.utils import canonicalize_name
 from mlscaffold import scaffold
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVE_OWNED = "its serve.py / test_serve.py are being reworked by the serving change"
 
 PRODUCTION = {"goal": "production", "serving": "http"}
 VARIANTS: dict[str, dict[str, str]] = {
@@ -90,14 +89,6 @@ VARIANTS: dict[str, dict[str, str]] = {
     },
 }
 STACKS = {"tabular": "tabular", "hf": "hf-finetune", "tf": "tf-tflite", "torch": "torch-lightning"}
-# Variants whose remaining errors are in files another change owns (the lead removes these).
-XFAIL: dict[str, str] = {
-    name: SERVE_OWNED
-    for name in (
-        "hf-text-classification-gpu-http",
-        "torch-object-detection-gpu-http",
-    )
-}
 
 
 def answers(name: str) -> dict[str, str]:
@@ -194,15 +185,7 @@ def test_hook_runs_the_project_configuration_with_what_the_test_extra_installs(r
     assert wanted | {"mypy"} <= extra
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=XFAIL[name]))
-        if name in XFAIL
-        else name
-        for name in VARIANTS
-    ],
-)
+@pytest.mark.parametrize("name", list(VARIANTS))
 def test_generated_project_type_checks(name, tmp_path, hook_python, mypy_cache):
     project = tmp_path / name
     scaffold.render(project, answers(name))
