@@ -121,14 +121,25 @@ def test_ci_image_job_trains_what_the_image_serves(render_project, stack, task):
     assert CI_TRAIN[stack] in job
 
 
-@pytest.mark.parametrize(("stack", "task"), SERVED, ids=[f"{s}-{t}" for s, t in SERVED])
+# the GitLab jobs come from one shared file: every served tree, tabular and detection included
+GITLAB_SERVED = [
+    *SERVED,
+    ("tabular", "tabular-classification"),
+    ("torch-lightning", "object-detection"),
+]
+CI_TRAIN_GITLAB = {**CI_TRAIN, "tabular": ".train --config configs/train.yaml"}
+
+
+@pytest.mark.parametrize(
+    ("stack", "task"), GITLAB_SERVED, ids=[f"{s}-{t}" for s, t in GITLAB_SERVED]
+)
 def test_gitlab_image_jobs_train_then_build_and_check_health(render_project, stack, task):
     project = _render(render_project, stack, task, hardware="cpu", serving="http", ci="gitlab")
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     assert pipeline["stages"] == ["lint", "test", "image"]
     train = pipeline["train-for-image"]
     assert train["needs"] == ["test"] and train["artifacts"]["paths"] == ["artifacts/"]
-    assert CI_TRAIN[stack] in " ".join(train["script"])
+    assert CI_TRAIN_GITLAB[stack] in " ".join(train["script"])
     if stack != "tabular" and stack != "tf-tflite":  # torch stacks: the CPU wheel first
         assert "download.pytorch.org/whl/cpu" in " ".join(train["before_script"])
     image = pipeline["service-image"]
