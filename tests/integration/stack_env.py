@@ -357,6 +357,8 @@ CURRENT_TEST = {"name": "?"}
 # "service load: ... p50 X ms, p95 Y ms" even when it passes); printed as a table too.
 SERVICE_LOAD: dict[str, str] = {}
 _SERVICE_LOAD = re.compile(r"^service load: (.+)$", re.M)
+# The line is printed while its test runs: under `pytest -v` it splits "name PASSED" in two.
+_SERVICE_LOAD_LINE = re.compile(r"\nservice load: [^\n]*\n")
 
 
 def _record(label: str, seconds: float, timings: dict[str, float] | None) -> None:
@@ -421,6 +423,7 @@ def run_readme(
     _record(name, time.perf_counter() - started, timings)
     for load in _SERVICE_LOAD.findall(result.stdout):
         SERVICE_LOAD[CURRENT_TEST["name"]] = load
+    result.stdout = _SERVICE_LOAD_LINE.sub("", result.stdout)  # rejoins "name PASSED"
     assert result.returncode == 0, (
         f"README command `{name}` failed:\n{commands[name]}\n"
         f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
