@@ -15,6 +15,7 @@ import pandas as pd
 
 from .data import DataError, Schema, load_table, prepare_features, summarize
 from .decision import apply_threshold
+from .modelcard import versions_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,11 @@ def load_model(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"model file not found: {path} (run training first)")
-    return joblib.load(path)
+    bundle = joblib.load(path)
+    # A pickled pipeline is only guaranteed under the versions it was saved with.
+    for difference in versions_mismatch(bundle.get("versions", {})):
+        log.warning("%s: %s; retrain if predictions look wrong", path, difference)
+    return bundle
 
 
 def predict_frame(bundle: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from sklearn.model_selection import (
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_sample_weight
 
-from . import decision, evaluate
+from . import decision, evaluate, explain, modelcard
 from .config import ConfigError, TrainConfig, load_config
 from .data import (
     DataError,
@@ -198,6 +198,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
         pipeline, x_test, y_test, scoring[main_score], config.seed, out
     )
     plots.append(importance_path)
+    # SHAP values from the model's own exact algorithm (explain.py), on the same hold-out rows
+    labels = [str(c) for c in classes] if classes is not None else None
+    shap_plots, explanations = explain.explain_and_plot(pipeline, x_test, out, config.seed, labels)
+    plots += shap_plots
 
     rows_seen = len(x_train)
     if config.refit_on_all_rows:
@@ -219,6 +223,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "classes": classes,
         "threshold": threshold,
         "rows_seen": rows_seen,
+        "versions": modelcard.library_versions(),  # predict warns when they differ
     }
     joblib.dump(bundle, out / "model.joblib")
     result = {
@@ -239,14 +244,20 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "holdout": holdout,
         "holdout_at_threshold_0.5": holdout_at_half,
         "feature_importance": importance,
+        "explanations": explanations,
         # Throughput of the final fit, so a slow configuration is visible at a glance.
         "fit_rows_per_second": len(x_train) / max(fit_seconds, 1e-9),
         "seconds": time.perf_counter() - started,
         "plots": [p.name for p in plots],
     }
     (out / "metrics.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    modelcard.write(out, result, config.data.target, bundle["versions"])
     log.info("hold-out %s; fit %.0f rows/s", holdout, result["fit_rows_per_second"])
-    log.info("wrote %s: metrics.json, model.joblib, %s", out, ", ".join(p.name for p in plots))
+    log.info(
+        "wrote %s: metrics.json, model.joblib, MODEL_CARD.md, %s",
+        out,
+        ", ".join(p.name for p in plots),
+    )
     return result
 
 
