@@ -63,3 +63,10 @@ def test_readme_installs_tests_trains_and_predicts(render_project, tmp_path, nam
     rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     expected = len((project / "data" / f"test.{ext}").read_text().splitlines())
     assert len(rows) == (expected if ext == "jsonl" else expected - 1)
+
+    # goal=production exports at the end of training; the README's export step works for all
+    onnx = out / "onnx" / "onnx_report.json"
+    assert onnx.is_file() == (answers["goal"] == "production"), "onnx_export follows the goal"
+    run_readme(python, project, "export")
+    report = json.loads(onnx.read_text())
+    assert report["max_abs_logit_diff"] <= 1e-4 and report["label_agreement"] == 1.0, report

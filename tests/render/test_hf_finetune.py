@@ -91,8 +91,13 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     return projects
 
 
+# text and token classification only: the ONNX export (export.py) and its parity tests
+EXPORT_FILES = ["src/hf_proj/export.py", "tests/test_export.py"]
+
+
 def expected_files(case: dict) -> list[str]:
-    extra = ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
+    extra = [*EXPORT_FILES]
+    extra += ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
     return sorted(COMMON + DATA[case["task"]] + CI_FILES[case["ci"]] + extra)
 
