@@ -59,6 +59,13 @@ def test_recommend_names_every_stack(task, hardware, stack):
     assert json.loads(result.output)["stack"] == stack
 
 
+def test_recommend_clustering_picks_scikit_learn_in_the_tabular_stack():
+    result = invoke("recommend", "--task", "tabular-clustering", "--json")
+    data = json.loads(result.output)
+    assert (data["stack"], data["options"]) == ("tabular", {"tabular_model": "sklearn"})
+    assert any("HDBSCAN" in reason for reason in data["reasons"])
+
+
 def test_recommend_table_shows_reasons_and_runners_up():
     result = invoke("recommend", "--task", "text-classification", "--hardware", "mobile")
     assert result.exit_code == 0

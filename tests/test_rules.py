@@ -189,6 +189,22 @@ def test_tabular_model_follows_data_size(data_size, model):
     assert rec.options == {"tabular_model": model}
 
 
+@pytest.mark.parametrize("data_size", ["small", "large"])
+@pytest.mark.parametrize("hardware", ["cpu", "gpu", "multi-gpu", "tpu"])
+def test_tabular_clustering_is_scikit_learn_on_every_server(hardware, data_size):
+    rec = rules.recommend(task="tabular-clustering", hardware=hardware, data_size=data_size)
+    assert rec.stack == "tabular" and rec.options == {"tabular_model": "sklearn"}
+    said = " ".join(rec.reasons)
+    assert "KMeans" in said and "HDBSCAN" in said
+    assert ("task rule wins" in (rec.conflict or "")) == (hardware == "tpu")
+
+
+@pytest.mark.parametrize("hardware", ["mobile", "edge", "browser"])
+def test_tabular_clustering_on_a_device_is_refused(hardware):
+    with pytest.raises(rules.RefusedError, match="--hardware cpu"):
+        rules.recommend(task="tabular-clustering", hardware=hardware)
+
+
 def test_json_has_exactly_the_documented_keys():
     data = rules.recommend(task="text-classification", hardware="gpu").to_json()
     assert list(data) == ["stack", "options", "reasons", "alternatives"]

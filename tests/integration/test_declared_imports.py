@@ -26,6 +26,7 @@ from tests.integration import (
     test_hf_finetune,
     test_hf_textgen,
     test_tabular,
+    test_tabular_clustering,
     test_tf_tflite,
     test_torch_lightning,
     test_torch_lightning_detection,
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.integration
 
 VARIANTS = [
     *test_tabular.VARIANTS,
+    *test_tabular_clustering.VARIANTS,
     *test_hf_finetune.VARIANTS,
     *test_hf_textgen.VARIANTS,
     *test_tf_tflite.VARIANTS,

@@ -13,6 +13,7 @@ import pytest
 # variants whose README or configs/ differ
 VARIANTS = {
     "tabular": {"stack": "tabular"},
+    "tabular-clustering": {"task": "tabular-clustering", "goal": "production"},
     "hf-text-multigpu": {"task": "text-classification", "hardware": "multi-gpu"},
     "hf-qa": {"task": "question-answering"},
     "hf-summarization": {"task": "summarization", "goal": "production"},
@@ -24,6 +25,7 @@ VARIANTS = {
 }
 CONFIGS = {
     "tabular": ["train.yaml"],
+    "tabular-clustering": ["train.yaml"],
     "hf-text-multigpu": ["train.yaml", "tiny.yaml", "hub-dataset.yaml", "accelerate.yaml"],
     "hf-qa": ["train.yaml", "tiny.yaml", "hub-dataset.yaml"],
     "hf-summarization": ["train.yaml", "tiny.yaml", "hub-dataset.yaml"],

@@ -40,6 +40,7 @@ VARIANTS: dict[str, dict[str, str]] = {
         "task": "tabular-classification",
         "tabular_model": "sklearn",
     },
+    "tabular-clustering-http": {"task": "tabular-clustering", **PRODUCTION},
     "hf-text-classification-cpu": {"task": "text-classification"},
     "hf-text-classification-multi-gpu": {"task": "text-classification", "hardware": "multi-gpu"},
     "hf-text-classification-gpu-http": {

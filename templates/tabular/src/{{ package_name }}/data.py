@@ -7,6 +7,7 @@ import math
 import re
 import warnings
 from dataclasses import asdict, dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +267,8 @@ def make_sample(path: str | Path, task: str) -> Path:
     Classification: breast-cancer diagnosis; regression: diabetes progression. One column is
     turned categorical so both branches of the preprocessing are exercised.
     """
+    if task == "clustering":  # customer segments, drawn by clustering.py (that task only)
+        return Path(import_module(f"{__package__}.clustering").make_sample(path))
     from sklearn.datasets import load_breast_cancer, load_diabetes
 
     path = Path(path)

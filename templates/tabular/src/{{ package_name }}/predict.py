@@ -51,7 +51,9 @@ def predict_frame(bundle: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
             log.warning("column %r: %d value(s) unseen in training: %s", column, len(unseen), shown)
     pipeline = bundle["pipeline"]
     out = frame[[c for c in schema.id_columns if c in frame.columns]].copy()
-    if bundle["task"] == "classification":
+    if bundle["task"] == "clustering":  # the cluster id; -1 (HDBSCAN): near no cluster
+        out["cluster"] = pipeline.predict(features)
+    elif bundle["task"] == "classification":
         classes = bundle["classes"]
         proba = pipeline.predict_proba(features)
         # binary models cut at the threshold chosen in training (metrics.json: threshold)
