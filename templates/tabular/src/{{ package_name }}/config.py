@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from importlib import import_module
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-# clustering.py is generated for task=tabular-clustering only
-CLUSTERING = find_spec(f"{__package__}.clustering") is not None
-TASKS = ("classification", "regression") + (("clustering",) if CLUSTERING else ())
+TASKS = ("classification", "regression")
 CLASS_WEIGHTS = ("auto", "balanced", "none")
 MODELS = ("xgboost", "lightgbm", "sklearn")
+CV_STRATEGIES = ("kfold", "group", "time")
+CALIBRATIONS = ("none", "sigmoid", "isotonic")
 
 
 class ConfigError(ValueError):
@@ -24,7 +22,7 @@ class ConfigError(ValueError):
 @dataclass
 class DataConfig:
     path: str = "data/sample.csv"
-    target: str | None = "target"  # null for clustering
+    target: str = "target"
     numeric: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)
     datetime: list[str] = field(default_factory=list)
@@ -38,6 +36,11 @@ class CVConfig:
     folds: int = 5
     repeats: int = 1
     baselines: bool = True  # also score a constant and a linear model on the same folds
+    # kfold (shuffled, stratified for classification) | group (no group in two folds, nor in
+    # both the training split and the hold-out) | time (train on earlier rows, score later ones)
+    strategy: str = "kfold"
+    group_column: str | None = None
+    time_column: str | None = None
 
 
 THRESHOLDS = ("auto", "none")
@@ -51,6 +54,17 @@ class ModelConfig:
     # binary classification: "auto" (the F1-best cut on out-of-fold predictions), "none"
     # (argmax, i.e. 0.5) or a probability between 0 and 1
     threshold: Any = "auto"
+    # XGBoost/LightGBM: stop adding trees once the validation score has not improved for
+    # this many rounds (null: always train n_estimators trees)
+    early_stopping_rounds: int | None = 50
+    calibration: str = "none"  # classification: none | sigmoid | isotonic
+
+
+@dataclass
+class TuneConfig:
+    n_trials: int = 0  # Optuna trials; 0 turns tuning off
+    timeout_seconds: float | None = None  # stop starting trials after this long
+    pruning: bool = True  # stop a trial whose first folds score below the median
 
 
 @dataclass
@@ -62,7 +76,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     cv: CVConfig = field(default_factory=CVConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    cluster: dict[str, Any] = field(default_factory=dict)  # task clustering: clustering.py
+    tune: TuneConfig = field(default_factory=TuneConfig)
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
@@ -70,7 +84,7 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
     unknown = set(values) - set(known)
     if unknown:
         raise ConfigError(f"unknown key(s) in {where}: {', '.join(sorted(unknown))}")
-    nested = {"data": DataConfig, "cv": CVConfig, "model": ModelConfig}
+    nested = {"data": DataConfig, "cv": CVConfig, "model": ModelConfig, "tune": TuneConfig}
     kwargs = {}
     for name, value in values.items():
         if name in nested and cls is TrainConfig:
@@ -99,10 +113,6 @@ def load_config(path: str | Path) -> TrainConfig:
 def validate(config: TrainConfig) -> None:
     if config.task not in TASKS:
         raise ConfigError(f"task must be one of {TASKS}, got {config.task!r}")
-    if config.task == "clustering":
-        import_module(f"{__package__}.clustering").validate_cluster(config)
-    elif not (isinstance(config.data.target, str) and config.data.target):
-        raise ConfigError(f"data.target must name the column to predict: {config.data.target!r}")
     if config.model.name not in MODELS:
         raise ConfigError(f"model.name must be one of {MODELS}, got {config.model.name!r}")
     if config.model.class_weight not in CLASS_WEIGHTS:
@@ -129,3 +139,51 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError("cv.baselines must be true or false")
     if not isinstance(config.refit_on_all_rows, bool):
         raise ConfigError("refit_on_all_rows must be true or false")
+    validate_extras(config)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_extras(config: TrainConfig) -> None:
+    """Early stopping, calibration, the CV strategy and the tune block."""
+    rounds = config.model.early_stopping_rounds
+    if rounds is not None and not (_is_int(rounds) and rounds >= 1):
+        raise ConfigError(
+            f"model.early_stopping_rounds must be a positive integer or null, got {rounds!r}"
+        )
+    if config.model.calibration not in CALIBRATIONS:
+        raise ConfigError(
+            f"model.calibration must be one of {CALIBRATIONS}, got {config.model.calibration!r}"
+        )
+    if config.model.calibration != "none" and config.task != "classification":
+        raise ConfigError("model.calibration applies to classification only: set it to none")
+    cv = config.cv
+    if cv.strategy not in CV_STRATEGIES:
+        raise ConfigError(f"cv.strategy must be one of {CV_STRATEGIES}, got {cv.strategy!r}")
+    for key in ("group_column", "time_column"):
+        value = getattr(cv, key)
+        if value is not None and not (isinstance(value, str) and value):
+            raise ConfigError(f"cv.{key} must be a column name or null, got {value!r}")
+    needed = {"group": "group_column", "time": "time_column"}.get(cv.strategy)
+    if needed and getattr(cv, needed) is None:
+        raise ConfigError(f"cv.strategy {cv.strategy} needs cv.{needed}: the column to split on")
+    for key in ("group_column", "time_column"):
+        if getattr(cv, key) is not None and needed != key:
+            raise ConfigError(f"cv.{key} is only read by cv.strategy {key.split('_')[0]}")
+    if cv.strategy != "kfold" and cv.repeats != 1:
+        raise ConfigError(
+            f"cv.repeats applies to cv.strategy kfold only (group and time folds are fixed, "
+            f"a reshuffle repeats the same splits): set it to 1, got {cv.repeats}"
+        )
+    tune = config.tune
+    if not (_is_int(tune.n_trials) and tune.n_trials >= 0):
+        raise ConfigError(f"tune.n_trials must be a whole number >= 0, got {tune.n_trials!r}")
+    limit: Any = tune.timeout_seconds  # YAML may hold anything here
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0
+    ):
+        raise ConfigError(f"tune.timeout_seconds must be a positive number or null, got {limit!r}")
+    if not isinstance(tune.pruning, bool):
+        raise ConfigError("tune.pruning must be true or false")

@@ -15,6 +15,8 @@ from sklearn import metrics
 from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
+from .calibration import brier
+
 
 def cv_scoring(task: str, n_classes: int) -> dict[str, str]:
     if task == "regression":
@@ -52,6 +54,7 @@ def holdout_metrics(
             result["roc_auc"] = float(metrics.roc_auc_score(y_true, proba[:, 1]))
         else:
             result["roc_auc"] = float(metrics.roc_auc_score(y_true, proba, multi_class="ovr"))
+        result["brier"] = brier(y_true, proba)  # probability quality (calibration.py)
     return result
 
 

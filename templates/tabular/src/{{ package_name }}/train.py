@@ -9,22 +9,16 @@ import argparse
 import json
 import logging
 import time
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import joblib
 import numpy as np
-from sklearn.model_selection import (
-    RepeatedKFold,
-    RepeatedStratifiedKFold,
-    cross_validate,
-    train_test_split,
-)
+from sklearn.model_selection import cross_validate
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_sample_weight
 
-from . import decision, evaluate, explain, modelcard
+from . import calibration, decision, early_stopping, evaluate, explain, modelcard, search, splits
 from .config import ConfigError, TrainConfig, load_config
 from .data import (
     DataError,
@@ -57,10 +51,6 @@ def class_weights(y: np.ndarray, setting: str) -> np.ndarray | None:
 
 def train(config: TrainConfig) -> dict[str, Any]:
     """Run one training; returns the metrics written to <output_dir>/metrics.json."""
-    if config.task == "clustering":  # clustering.py: generated for task=tabular-clustering
-        return import_module(f"{__package__}.clustering").train_clusters(config)
-    if config.data.target is None:  # load_config refuses it; a config built in code may not
-        raise ConfigError("data.target must name the column to predict")
     started = time.perf_counter()
     data_path = Path(config.data.path)
     if not data_path.exists() and config.data.path == SAMPLE_PATH:
@@ -70,7 +60,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         )
     frame = load_table(data_path)
     rows_read = len(frame)
-    schema = infer_schema(frame, config.data)
+    # the group/time column of cv.strategy splits the rows; it is no feature unless listed
+    schema = infer_schema(frame, splits.exclude_split_column(frame, config.data, config.cv))
     frame, target = split_target(frame, config.data, config.task, folds=config.cv.folds)
     features, problems, coerced = prepare_features(frame, schema)
     schema.coerced_to_missing = coerced
@@ -91,39 +82,44 @@ def train(config: TrainConfig) -> dict[str, Any]:
         y = encoder.fit_transform(target)
         classes = encoder.classes_.tolist()
 
-    stratify = y if config.task == "classification" else None
-    x_train, x_test, y_train, y_test = train_test_split(
-        features, y, test_size=config.data.test_size, random_state=config.seed, stratify=stratify
+    values = splits.split_values(frame, config.cv)  # groups or times (cv.strategy)
+    train_rows, test_rows = splits.holdout(
+        len(y), y, config.cv, values, config.data.test_size, config.seed, classes is not None
     )
-    pipeline = build_pipeline(
-        config.model.name,
-        config.task,
-        dict(config.model.params),
-        config.seed,
-        numeric,
-        categorical,
-        schema.datetime,
-    )
+    x_train, x_test = features.iloc[train_rows], features.iloc[test_rows]
+    y_train, y_test = y[train_rows], y[test_rows]
+    groups = None if values is None else values.to_numpy()[train_rows]
+
+    def make(params: dict[str, Any]) -> Any:
+        return build_pipeline(
+            config.model.name,
+            config.task,
+            params,
+            config.seed,
+            numeric,
+            categorical,
+            schema.datetime,
+        )
+
     weights = class_weights(y_train, config.model.class_weight) if classes else None
     fit_params = {} if weights is None else {"model__sample_weight": weights}
     if weights is not None:
         log.info("class weights: balanced (model.class_weight=%s)", config.model.class_weight)
     scoring = evaluate.cv_scoring(config.task, len(classes or []))
-    # Repeats reshuffle the folds: the spread of the scores then reflects the data, not one
-    # lucky split (goal=research repeats 3 times).
-    splitter = (
-        RepeatedStratifiedKFold(
-            n_splits=config.cv.folds, n_repeats=config.cv.repeats, random_state=config.seed
-        )
-        if config.task == "classification"
-        else RepeatedKFold(
-            n_splits=config.cv.folds, n_repeats=config.cv.repeats, random_state=config.seed
-        )
+    main_score = "roc_auc" if config.task == "classification" else "r2"
+    # One list of folds scores the model, the baselines and every tuning trial. kfold repeats
+    # reshuffle them: the spread then reflects the data, not one lucky split.
+    folds = splits.folds(x_train, y_train, config.cv, groups, config.seed, classes is not None)
+    out = Path(config.output_dir)
+    pipeline, tuned, stopped = search.settle(
+        config, make, x_train, y_train, weights, folds, groups, scoring[main_score], fit_params, out
     )
     log.info(
-        "cross-validating %s on %d rows, %d folds x %d repeats",
+        "cross-validating %s on %d rows: %d %s folds (%d x %d repeats)",
         config.model.name,
         len(x_train),
+        len(folds),
+        config.cv.strategy,
         config.cv.folds,
         config.cv.repeats,
     )
@@ -133,7 +129,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         pipeline,
         x_train,
         y_train,
-        cv=splitter,
+        cv=folds,
         scoring=scoring,
         params=fit_params,
         return_estimator=tune,  # the fold models give out-of-fold probabilities for the cut
@@ -142,12 +138,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     cv_summary = decision.cv_means(cv, scoring)
     for name, value in cv_summary.items():
         log.info("cv %-8s %.4f +/- %.4f", name, value["mean"], value["std"])
-    main_score = "roc_auc" if config.task == "classification" else "r2"
     baselines: dict[str, dict[str, float]] = {}
     margin = None
     if config.cv.baselines:
         baselines = decision.baselines(
-            pipeline, config.task, config.seed, x_train, y_train, splitter, scoring, fit_params
+            pipeline, config.task, config.seed, x_train, y_train, folds, scoring, fit_params
         )
         margin = decision.margin(cv_summary, baselines, main_score, lower=False)
         for name, scores in baselines.items():
@@ -165,7 +160,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if binary and classes is not None and config.model.threshold != "none":
         if tune:
             oof = decision.out_of_fold_proba(cv, len(x_train), x_train)
-            threshold = decision.tune_threshold(y_train, oof)
+            scored = ~np.isnan(oof)  # time folds never validate on the earliest rows
+            threshold = decision.tune_threshold(y_train[scored], oof[scored])
         else:
             threshold = float(config.model.threshold)
         log.info(
@@ -192,17 +188,35 @@ def train(config: TrainConfig) -> dict[str, Any]:
     # Columns the model sees after encoding: IDs or a dense one-hot of thousands would show here.
     encoded_features = pipeline.named_steps["preprocess"].transform(x_test.iloc[:1]).shape[1]
 
-    out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    calibrated: dict[str, Any] | None = None
     if classes is not None:  # classification
         names = [str(c) for c in classes]
         plots = evaluate.plot_classification(y_test, y_pred, proba, names, out)
+        # Brier score and the reliability diagram, before/after model.calibration
+        calibrated, reliability = calibration.report(
+            pipeline,
+            config.model.calibration,
+            x_train,
+            y_train,
+            fit_params,
+            x_test,
+            y_test,
+            proba,
+            names,
+            out,
+        )
+        plots.append(reliability)
     else:
         plots = evaluate.plot_regression(y_test, y_pred, out)
     importance_path, importance = evaluate.plot_importance(
         pipeline, x_test, y_test, scoring[main_score], config.seed, out
     )
     plots.append(importance_path)
+    if stopped is not None:
+        plots.append(early_stopping.plot_curve(stopped, out))
+    if tuned is not None:
+        plots.append(out / tuned["plot"])
     # SHAP values from the model's own exact algorithm (explain.py), on the same hold-out rows
     labels = [str(c) for c in classes] if classes is not None else None
     shap_plots, explanations = explain.explain_and_plot(pipeline, x_test, out, config.seed, labels)
@@ -242,6 +256,17 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "saved_model_rows": bundle["rows_seen"],
         "cv": cv_summary,
         "cv_fits": len(cv["fit_time"]),
+        "cv_strategy": {
+            "strategy": config.cv.strategy,
+            "column": splits.split_column(config.cv),
+            "folds": len(folds),
+        },
+        # rounds early stopping chose (the curve is in training_curve.png), Optuna's study
+        "early_stopping": (
+            None if stopped is None else {k: v for k, v in stopped.items() if k != "curve"}
+        ),
+        "tuning": tuned,
+        "calibration": calibrated,
         # the same folds, a constant and a linear model: what the score is worth
         "baselines": baselines,
         "margin_over_best_baseline": {main_score: margin} if margin is not None else {},
