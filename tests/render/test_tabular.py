@@ -38,6 +38,20 @@ COMMON = [
     "tests/test_predict.py",
     "tests/test_train.py",
 ]
+# tabular-clustering has no target: copier.yml's _exclude leaves the supervised tests out
+SUPERVISED_TESTS = [
+    "tests/test_decision.py",
+    "tests/test_explain.py",
+    "tests/test_model_search.py",
+    "tests/test_pipeline.py",
+    "tests/test_predict.py",
+    "tests/test_train.py",
+]
+CLUSTERING = [f for f in COMMON if f not in SUPERVISED_TESTS] + [
+    "src/{pkg}/cluster_plots.py",
+    "src/{pkg}/clustering.py",
+    "tests/test_clustering.py",
+]
 CI_FILES = {
     "github": [".github/workflows/ci.yml", ".github/dependabot.yml"],
     "gitlab": [".gitlab-ci.yml"],
@@ -214,3 +228,43 @@ def test_dockerfile_is_hadolint_clean(render_project) -> None:
     broken = project / "Dockerfile.broken"  # the check can fail: an unpinned apt-get install
     broken.write_text("FROM python:3.11-slim\nRUN apt-get update && apt-get install -y curl\n")
     assert subprocess.run([hadolint, str(broken)], capture_output=True).returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("hardware", "goal", "ci"), [("cpu", "prototype", "github"), ("gpu", "production", "gitlab")]
+)
+def test_clustering_renders_its_modules_tests_config_and_readme(render_project, hardware, goal, ci):
+    from tests.render.checks import assert_text_is_clean
+
+    project = render_project(
+        "tab_clu", task="tabular-clustering", hardware=hardware, goal=goal, ci=ci
+    )
+    served = goal == "production"  # the service assigns clusters: POST rows -> cluster ids
+    files = CLUSTERING + (SERVING if served else [])
+    assert file_set(project) == sorted([f.format(pkg="tab_clu") for f in files] + CI_FILES[ci])
+    assert_text_is_clean(project)
+    assert_python_is_clean(project)
+
+    config = yaml.safe_load((project / "configs/train.yaml").read_text())
+    assert (config["task"], config["data"]["target"]) == ("clustering", None)
+    assert config["cluster"]["algorithm"] == "kmeans" and config["cluster"]["k_range"] == [2, 8]
+    assert not {"cv", "model", "refit_on_all_rows"} & set(config)  # supervised keys only
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["tabular_model"] == "sklearn"  # recommend's option for clustering
+    deps = " ".join(
+        tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    )
+    assert "scikit-learn" in deps and "xgboost" not in deps and "lightgbm" not in deps
+    readme = (project / "README.md").read_text()
+    for block in ("install", "test", "train", "predict"):
+        assert f"<!-- cmd: {block} -->" in readme
+    assert "## Choosing the algorithm" in readme and "silhouette_vs_k.png" in readme
+    assert "confusion_matrix.png" not in readme and "## Defaults for your goal" not in readme
+    assert ("## Serve it over HTTP" in readme) == served
+
+
+def test_clustering_leaves_the_supervised_projects_alone(render_project):
+    project = render_project("tab_sup", task="tabular-regression", hardware="cpu")
+    assert "tests/test_clustering.py" not in file_set(project)
+    config = yaml.safe_load((project / "configs/train.yaml").read_text())
+    assert config["task"] == "regression" and "cluster" not in config

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-TASKS = ("classification", "regression")
+# clustering.py is generated for task=tabular-clustering only
+CLUSTERING = find_spec(f"{__package__}.clustering") is not None
+TASKS = ("classification", "regression") + (("clustering",) if CLUSTERING else ())
 CLASS_WEIGHTS = ("auto", "balanced", "none")
 MODELS = ("xgboost", "lightgbm", "sklearn")
 CV_STRATEGIES = ("kfold", "group", "time")
@@ -22,7 +26,7 @@ class ConfigError(ValueError):
 @dataclass
 class DataConfig:
     path: str = "data/sample.csv"
-    target: str = "target"
+    target: str | None = "target"  # null for clustering
     numeric: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)
     datetime: list[str] = field(default_factory=list)
@@ -77,6 +81,7 @@ class TrainConfig:
     cv: CVConfig = field(default_factory=CVConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)
+    cluster: dict[str, Any] = field(default_factory=dict)  # task clustering: clustering.py
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
@@ -113,6 +118,10 @@ def load_config(path: str | Path) -> TrainConfig:
 def validate(config: TrainConfig) -> None:
     if config.task not in TASKS:
         raise ConfigError(f"task must be one of {TASKS}, got {config.task!r}")
+    if config.task == "clustering":
+        import_module(f"{__package__}.clustering").validate_cluster(config)
+    elif not (isinstance(config.data.target, str) and config.data.target):
+        raise ConfigError(f"data.target must name the column to predict: {config.data.target!r}")
     if config.model.name not in MODELS:
         raise ConfigError(f"model.name must be one of {MODELS}, got {config.model.name!r}")
     if config.model.class_weight not in CLASS_WEIGHTS:

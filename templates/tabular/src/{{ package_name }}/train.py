@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import time
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,10 @@ def class_weights(y: np.ndarray, setting: str) -> np.ndarray | None:
 
 def train(config: TrainConfig) -> dict[str, Any]:
     """Run one training; returns the metrics written to <output_dir>/metrics.json."""
+    if config.task == "clustering":  # clustering.py: generated for task=tabular-clustering
+        return import_module(f"{__package__}.clustering").train_clusters(config)
+    if config.data.target is None:  # load_config refuses it; a config built in code may not
+        raise ConfigError("data.target must name the column to predict")
     started = time.perf_counter()
     data_path = Path(config.data.path)
     if not data_path.exists() and config.data.path == SAMPLE_PATH:
