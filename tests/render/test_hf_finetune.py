@@ -91,12 +91,17 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     return projects
 
 
-# text and token classification only: the ONNX export (export.py) and its parity tests
-EXPORT_FILES = ["src/hf_proj/export.py", "tests/test_export.py"]
+# text and token classification only: the per-class report, the ONNX export and their tests
+CLASSIFIER_FILES = [
+    "src/hf_proj/class_report.py",
+    "src/hf_proj/export.py",
+    "tests/test_class_report.py",
+    "tests/test_export.py",
+]
 
 
 def expected_files(case: dict) -> list[str]:
-    extra = [*EXPORT_FILES]
+    extra = [*CLASSIFIER_FILES]
     extra += ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
     return sorted(COMMON + DATA[case["task"]] + CI_FILES[case["ci"]] + extra)
