@@ -27,6 +27,7 @@ from tests.integration import (
     test_hf_textgen,
     test_tabular,
     test_tabular_clustering,
+    test_tabular_dask,
     test_tf_tflite,
     test_torch_lightning,
     test_torch_lightning_detection,
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.integration
 VARIANTS = [
     *test_tabular.VARIANTS,
     *test_tabular_clustering.VARIANTS,
+    *test_tabular_dask.VARIANTS,
     *test_hf_finetune.VARIANTS,
     *test_hf_textgen.VARIANTS,
     *test_tf_tflite.VARIANTS,
@@ -51,6 +53,9 @@ OPTIONAL_IMPORTS: dict[str, str] = {
     # the project declares the one it was generated for (tabular_model).
     "xgboost": "tabular: only when configs/train.yaml sets model.name: xgboost",
     "lightgbm": "tabular: only when configs/train.yaml sets model.name: lightgbm",
+    # tabular multi-gpu: dask_cluster.connect imports it for `cluster: cuda` only (Linux with
+    # NVIDIA drivers); a missing one is a one-line ConfigError naming `pip install dask-cuda`
+    "dask_cuda": "tabular: only when configs/dask.yaml sets cluster: cuda",
 }
 
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from tests.render.checks import SHARED_FILES, assert_python_is_clean, file_set
+from tests.render.test_tabular_dask import DASK_FILES
 
 COMMON = [
     *SHARED_FILES,
@@ -86,6 +87,9 @@ CASES = [
 def test_exact_file_set_and_answers_reach_the_files(render_project, case):
     project = render_project("tab_proj", **case)
     expected = sorted([f.format(pkg="tab_proj") for f in COMMON] + CI_FILES[case["ci"]])
+    if case["hardware"] == "multi-gpu" and case["tabular_model"] != "sklearn":
+        # the Dask path (test_tabular_dask.py checks where it renders)
+        expected = sorted(expected + [f.format(pkg="tab_proj") for f in DASK_FILES])
     assert file_set(project) == expected
 
     config = yaml.safe_load((project / "configs/train.yaml").read_text())

@@ -36,6 +36,11 @@ VARIANTS: dict[str, dict[str, str]] = {
         **PRODUCTION,
     },
     "tabular-lightgbm-regression": {"task": "tabular-regression", "tabular_model": "lightgbm"},
+    # the Dask path (distributed.py, dask_cluster.py, tests/test_distributed.py)
+    "tabular-lightgbm-classification-large": {
+        "task": "tabular-classification",
+        "data_size": "large",
+    },
     "tabular-sklearn-classification": {
         "task": "tabular-classification",
         "tabular_model": "sklearn",
