@@ -10,7 +10,8 @@ import yaml
 from tests.render.checks import SHARED_FILES, assert_python_is_clean, file_set
 from tests.render.test_tabular_dask import DASK_FILES
 
-COMMON = [
+# every tabular project, supervised or clustering
+SHARED = [
     *SHARED_FILES,
     "configs/train.yaml",
     "data/.gitkeep",
@@ -32,12 +33,6 @@ COMMON = [
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/test_data.py",
-    "tests/test_decision.py",
-    "tests/test_explain.py",
-    "tests/test_model_search.py",
-    "tests/test_pipeline.py",
-    "tests/test_predict.py",
-    "tests/test_train.py",
 ]
 # tabular-clustering has no target: copier.yml's _exclude leaves the supervised tests out
 SUPERVISED_TESTS = [
@@ -48,7 +43,8 @@ SUPERVISED_TESTS = [
     "tests/test_predict.py",
     "tests/test_train.py",
 ]
-CLUSTERING = [f for f in COMMON if f not in SUPERVISED_TESTS] + [
+COMMON = [*SHARED, *SUPERVISED_TESTS]  # classification and regression projects
+CLUSTERING = [*SHARED] + [
     "src/{pkg}/cluster_plots.py",
     "src/{pkg}/clustering.py",
     "tests/test_clustering.py",
