@@ -86,8 +86,9 @@ def column_groups(preprocess: Any) -> list[tuple[str, slice]]:
     return groups
 
 
-def _encoded_values(model: Any, encoded: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
-    """(rows x classes x encoded columns, base per class, method) for a supported model."""
+def _encoded_values(model: Any, encoded: np.ndarray) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """(rows x classes x encoded columns, base per class, method), or None for a model
+    without an exact algorithm."""
     kind = type(model).__module__.split(".")[0]
     rows, width = encoded.shape
     if kind == "xgboost":
@@ -106,7 +107,7 @@ def _encoded_values(model: Any, encoded: np.ndarray) -> tuple[np.ndarray, np.nda
         values = centred[:, None, :] * coef[None, :, :]
         base = np.atleast_1d(model.intercept_) + coef @ encoded.mean(axis=0)
         return values, base, "linear SHAP (coefficients x centred inputs)"
-    raise TypeError(f"no exact SHAP algorithm for {type(model).__name__}")
+    return None
 
 
 def explain(
@@ -118,11 +119,12 @@ def explain(
         x = x.sample(MAX_ROWS, random_state=seed)
     preprocess = pipeline.named_steps["preprocess"]
     encoded = np.asarray(preprocess.transform(x), dtype=float)
-    try:
-        values, base, method = _encoded_values(model, encoded)
-    except TypeError as exc:
-        log.info("explanations: %s; permutation importance only", exc)
+    computed = _encoded_values(model, encoded)
+    if computed is None:
+        name = type(model).__name__
+        log.info("explanations: no exact SHAP algorithm for %s; permutation importance only", name)
         return None
+    values, base, method = computed
     groups = column_groups(preprocess)
     summed = np.stack([values[..., part].sum(axis=-1) for _, part in groups], axis=-1)
     classifier = hasattr(model, "classes_")
