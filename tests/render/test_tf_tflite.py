@@ -27,8 +27,10 @@ COMMON = [
     "src/{pkg}/model.py",
     "src/{pkg}/predict.py",
     "src/{pkg}/train.py",
+    "src/{pkg}/tflite_metadata.py",
     "tests/conftest.py",
     "tests/test_data.py",
+    "tests/test_metadata.py",
     "tests/test_model.py",
     "tests/test_train_export.py",
 ]
