@@ -11,8 +11,10 @@ error line, never a traceback:
   class names (one in NFD): train (TensorBoard on, as configured: it must be installed),
   export (every TFLite variant), LiteRT predict on new images with the int8 model, and a
   corrupt image given to predict refused with one line naming it;
-- text: a BOM-prefixed CSV with non-ASCII text, labels typed in NFC and NFD, empty cells:
-  train, then predict the same sentence in NFC and NFD (same answer).
+- text: a BOM-prefixed CSV with non-ASCII text (French, Japanese without spaces), labels
+  typed in NFC and NFD, empty cells: train (the Japanese characters become tokens), then
+  predict the same sentence in NFC and NFD (same answer); a class with 2 rows, too few for
+  the train / validation / test split, refused with one line naming it.
 """
 
 from __future__ import annotations
@@ -173,6 +175,10 @@ def test_text_csv_with_bom_and_unicode(render_project, tmp_path):
     assert labels == ["café", "sport"]  # NFC and NFD spellings are one class
     vocab = set((out / "vocab.txt").read_text(encoding="utf-8").splitlines())
     assert {"café", "crème", "brûlée"} <= vocab and NFD_CAFE not in vocab
+    assert {"抹", "茶", "試", "合"} <= vocab  # Japanese, written without spaces: per character
+    report = json.loads((project / "artifacts" / "report.json").read_text(encoding="utf-8"))
+    per_class = report["evaluation"]["models"]["keras"]["per_class"]
+    assert report["split"] == "test" and set(per_class) == {"café", "sport"}
 
     nfc = "un café noir"
     predict = ["-m", "tf_text.predict", "artifacts/tflite/model_float32.tflite"]
@@ -184,4 +190,13 @@ def test_text_csv_with_bom_and_unicode(render_project, tmp_path):
     ranked = [line.rsplit(": ", 1)[1] for line in lines]
     assert ranked[0] == ranked[1], result.stdout  # NFD input: the same ids, the same answer
     assert ranked[0].startswith("café") and ranked[2].startswith("sport"), result.stdout
+
+    # A class with 2 rows cannot be in train, validation and test: one line naming it.
+    rare = _messy_csv() + '"un thé rare",thé\r\n"encore un thé",thé\r\n'
+    (project / "data" / "rare.csv").write_bytes(rare.encode("utf-8-sig"))
+    rare_config = project / "configs" / "rare.yaml"
+    rare_config.write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
+    _set(rare_config, {"path": "data/rare.csv"})
+    line = _refused(python, ["-m", "tf_text.train", "--config", "configs/rare.yaml"], project)
+    assert "'thé' (2)" in line and "drop_rare_classes" in line, line
     print(f"[tf-tflite messy text] {time.perf_counter() - started:.1f} s: {timings}")

@@ -35,8 +35,16 @@ def _check_export(out) -> dict:
     for variant in TFLITE_VARIANTS:
         assert (out / "tflite" / f"model_{variant}.tflite").stat().st_size > 1000, variant
     assert (out / "saved_model" / "saved_model.pb").is_file()
-    assert (out / "report.md").read_text().count("\n| ") == 1 + len(TFLITE_VARIANTS)
+    table = (out / "report.md").read_text()
+    for variant in TFLITE_VARIANTS:
+        assert f"\n| {variant} | `tflite/model_{variant}.tflite` |" in table, variant
     report = json.loads((out / "report.json").read_text())
+    # measured on the held-out test split, per class, for Keras and every variant
+    evaluation = report["evaluation"]
+    assert report["split"] == "test" and list(evaluation["models"]) == ["keras", *TFLITE_VARIANTS]
+    for name, summary in evaluation["models"].items():
+        assert list(summary["per_class"]) == report["class_names"], name
+        assert (out / "evaluation" / f"confusion_matrix_{name}.png").stat().st_size > 1000
     sizes = {row["variant"]: row["size_bytes"] for row in report["variants"]}
     assert sizes["int8"] <= 0.35 * sizes["float32"]
     return report
@@ -68,6 +76,7 @@ def test_readme_installs_tests_trains_predicts_and_exports(render_project, tmp_p
     assert (out / "training_curves.png").stat().st_size > 1000
     report = _check_export(out)
     assert report["keras_accuracy"] >= 0.8, report
+    assert report["evaluation"]["warnings"] == [], report["evaluation"]["warnings"]
     if task == "text-classification":  # the sample is learnable but not trivially separable
         assert report["keras_accuracy"] < 0.99, report
     extra = ["vocab.txt"] if task == "text-classification" else []

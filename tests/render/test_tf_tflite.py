@@ -23,20 +23,25 @@ COMMON = [
     "src/{pkg}/config.py",
     "src/{pkg}/data.py",
     "src/{pkg}/distribute.py",
+    "src/{pkg}/evaluate.py",
     "src/{pkg}/export.py",
     "src/{pkg}/model.py",
     "src/{pkg}/predict.py",
+    "src/{pkg}/splits.py",
     "src/{pkg}/train.py",
     "src/{pkg}/tflite_metadata.py",
     "tests/conftest.py",
     "tests/test_data.py",
+    "tests/test_evaluate.py",
     "tests/test_metadata.py",
     "tests/test_model.py",
+    "tests/test_splits.py",
     "tests/test_train_export.py",
 ]
 GITHUB = [".github/workflows/ci.yml", ".github/dependabot.yml"]
 GITLAB = [".gitlab-ci.yml"]
-TEXT = ["src/{pkg}/text_encoding.py"]
+TEXT = ["src/{pkg}/text_encoding.py", "src/{pkg}/data_text.py", "tests/test_text_model.py"]
+IMAGE = ["src/{pkg}/data_images.py"]  # added to every case whose task is not text
 BROWSER = ["requirements-tfjs.txt", "src/{pkg}/export_tfjs.py", "tests/test_tfjs.py"]
 EDGE = ["src/{pkg}/benchmark.py", "tests/test_benchmark.py"]
 
@@ -92,6 +97,8 @@ def read(project: Path, relative: str) -> str:
 @pytest.mark.parametrize("name", CASES)
 def test_exact_file_set(rendered, name):
     extra = CASES[name][1]
+    if CASES[name][0]["task"] != "text-classification":
+        extra = extra + IMAGE
     expected = sorted(path.format(pkg=name) for path in COMMON + extra)
     assert file_set(rendered[name]) == expected
 
@@ -177,9 +184,14 @@ def test_deployment_target_sections(rendered, name):
 @pytest.mark.parametrize("name", [n for n in CASES if CASES[n][0]["task"] == "text-classification"])
 def test_text_task_gets_a_text_project(rendered, name):
     project = rendered[name]
-    data, model = read(project, "src/{pkg}/data.py"), read(project, "src/{pkg}/model.py")
+    data = read(project, "src/{pkg}/data.py") + read(project, "src/{pkg}/data_text.py")
+    model = read(project, "src/{pkg}/model.py")
     assert "TextVectorization" in data and "load_digits" not in data
     assert 'dtype="int32"' in model and "Embedding" in model
+    # padding masked; a transformer encoder as the option; CJK split by character
+    assert "class MaskedMean" in model and "MultiHeadAttention" in model
+    assert config(project)["model"]["architecture"] == "masked-mean"
+    assert "NO_SPACE_RANGES" in read(project, "src/{pkg}/text_encoding.py")
     assert "Conv2D" not in model and "MobileNetV3Small" not in model
     assert config(project)["data"]["path"] == "data/sample_text.csv"
     assert "vocab.txt" in read(project, "src/{pkg}/export.py")
@@ -194,14 +206,15 @@ def test_text_task_gets_a_text_project(rendered, name):
     readme = read(project, "README.md")
     assert ".split(/\\s+/)" not in readme and "\\u1680" in readme  # NBSP-aware ports
     assert config(project)["data"]["sample_per_class"] == 400
-    assert not any(d.startswith("scikit-learn") for d in dependencies(project))
+    assert any(d.startswith("scikit-learn") for d in dependencies(project))  # the report
 
 
 @pytest.mark.parametrize("name", [n for n in CASES if CASES[n][0]["task"] != "text-classification"])
 def test_image_tasks_get_the_image_machinery(rendered, name):
     project = rendered[name]
     answers = CASES[name][0]
-    data, model = read(project, "src/{pkg}/data.py"), read(project, "src/{pkg}/model.py")
+    data = read(project, "src/{pkg}/data.py") + read(project, "src/{pkg}/data_images.py")
+    model = read(project, "src/{pkg}/model.py")
     assert "load_digits" in data and "prefetch(AUTOTUNE)" in data and ".cache(" in data
     assert "TextVectorization" not in data
     assert "MobileNetV3Small" in model and "Conv2D" in model
@@ -287,3 +300,20 @@ def test_goal_sets_the_training_defaults(render_project, goal, task):
         text_epochs if task == "text-classification" else image_epochs
     )
     assert f"## Defaults for your goal ({goal})" in (root / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_report_is_measured_on_a_stratified_test_split(rendered, name):
+    project = rendered[name]
+    data = config(project)["data"]
+    assert data["validation_split"] == data["test_split"] == 0.15
+    assert data["drop_rare_classes"] is False
+    assert config(project)["export"]["chance_margin"] == 0.05
+    assert "stratified_split(" in read(project, "src/{pkg}/data.py")
+    export = read(project, "src/{pkg}/export.py")
+    assert "data.x_test" in export and "data.x_val" not in export
+    evaluate = read(project, "src/{pkg}/evaluate.py")
+    assert "classification_report" in evaluate and "confusion_matrix" in evaluate
+    assert any(d.startswith("scikit-learn") for d in dependencies(project))
+    readme = read(project, "README.md")
+    assert "test split" in readme and "near chance" in readme
