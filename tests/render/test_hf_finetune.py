@@ -93,8 +93,11 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 # text and token classification only: the per-class report, the ONNX export and their tests
 CLASSIFIER_FILES = [
+    "src/hf_proj/adapters.py",
     "src/hf_proj/class_report.py",
+    "src/hf_proj/class_weights.py",
     "src/hf_proj/export.py",
+    "tests/test_adapters.py",
     "tests/test_class_report.py",
     "tests/test_export.py",
 ]
@@ -262,3 +265,18 @@ def test_goal_sets_the_training_defaults(render_project, goal):
         assert config.get("full_determinism") == determinism
     readme = (root / "README.md").read_text()
     assert f"## Defaults for your goal ({goal})" in readme
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_lora_and_class_weights_are_offered(rendered, case):
+    """`finetune: auto` picks LoRA by size, with a threshold for the hardware; PEFT is declared."""
+    project = rendered[case_id(case)]
+    train = yaml.safe_load((project / "configs" / "train.yaml").read_text(encoding="utf-8"))
+    assert train["finetune"] == "auto" and train["class_weights"] == "none"
+    threshold = {"cpu": 200_000_000, "gpu": 1_000_000_000}.get(case["hardware"], 3_000_000_000)
+    adapters = (project / "src" / PKG / "adapters.py").read_text(encoding="utf-8")
+    assert f"AUTO_LORA_PARAMETERS = {threshold:_}" in adapters
+    task_type = "TOKEN_CLS" if case["task"] == "token-classification" else "SEQ_CLS"
+    assert f"TASK_TYPE = TaskType.{task_type}" in adapters
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "peft>=0.21" in pyproject["project"]["dependencies"]
