@@ -104,7 +104,10 @@ def test_image_folder_fit_second_run_resume_predict_export(render_project, tmp_p
     last = checkpoints / "last.ckpt"
 
     # 1. fit at 24x24 (data.yaml says 64): the corrupt file and the empty folder are named.
-    fit = ["-m", "tl_messy", "fit", "--data.data_dir=data/my-images", "--data.image_size=24"]
+    # configs/tiny.yaml stands in for the pretrained backbone (no hub here): the same ResNet
+    # architecture from its config; predict and export then read it from the checkpoint.
+    tiny = "--config=configs/tiny.yaml"
+    fit = ["-m", "tl_messy", "fit", tiny, "--data.data_dir=data/my-images", "--data.image_size=24"]
     err = _step(python, [*fit, "--trainer.max_epochs=2", *CPU], project, "fit", timings)
     assert "skipped 1 unreadable image" in err and messy_images.CORRUPT in err, err[-2000:]
     assert messy_images.EMPTY in err, err[-2000:]
@@ -122,7 +125,7 @@ def test_image_folder_fit_second_run_resume_predict_export(render_project, tmp_p
     assert (second["epoch"], second["global_step"]) == (0, first["global_step"] // 2)
 
     # 3. resume with no data flags: the checkpoint's folder and image size, not the sample's.
-    resume = ["-m", "tl_messy", "fit", "--ckpt_path", "last", "--trainer.max_epochs=2", *CPU]
+    resume = ["-m", "tl_messy", "fit", tiny, "--ckpt_path", "last", "--trainer.max_epochs=2", *CPU]
     err = _step(python, resume, project, "resume", timings)
     assert "image_size=24" in err, err[-2000:]
     resumed = _ckpt(python, last)

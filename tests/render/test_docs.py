@@ -32,7 +32,7 @@ CONFIGS = {
     "hf-textgen": ["train.yaml", "tiny.yaml", "hub-dataset.yaml"],
     "tflite-image": ["train.yaml"],
     "tflite-text": ["train.yaml"],
-    "lightning-image": ["trainer.yaml", "model.yaml", "data.yaml"],
+    "lightning-image": ["trainer.yaml", "model.yaml", "data.yaml", "tiny.yaml"],
     "lightning-detection": ["trainer.yaml", "model.yaml", "data.yaml", "tiny.yaml"],
 }
 

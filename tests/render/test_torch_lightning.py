@@ -28,26 +28,37 @@ COMMON = [
     f"src/{PKG}/export.py",
     f"src/{PKG}/model.py",
     f"src/{PKG}/module.py",
+    f"src/{PKG}/objectives.py",
     "tests/cli_helpers.py",
     "tests/conftest.py",
     "tests/test_data.py",
     "tests/test_ddp.py",
     "tests/test_export.py",
     "tests/test_gpu.py",
+    "tests/test_objectives.py",
     "tests/test_train.py",
 ]
 GITHUB = [".github/workflows/ci.yml", ".github/dependabot.yml"]
 GITLAB = [".gitlab-ci.yml"]
 MULTI_GPU = ["scripts/slurm.sbatch", "scripts/torchrun.sh"]
+# image-classification: Transformers backbones, fine-tuning, augmentation, the tiny preset
+IMAGE = [
+    "configs/tiny.yaml",
+    "docs/transfer-learning.md",
+    f"src/{PKG}/backbones.py",
+    f"src/{PKG}/finetune.py",
+    f"src/{PKG}/transforms.py",
+    "tests/test_backbone.py",
+]
 
 # (task, hardware, tracking, ci) -> exact file set. Together they cover every value of
 # task, hardware and tracking at least once, and every CI choice.
 VARIANTS = {
-    ("image-classification", "cpu", "csv", "github"): COMMON + GITHUB,
+    ("image-classification", "cpu", "csv", "github"): COMMON + IMAGE + GITHUB,
     ("custom", "gpu", "tensorboard", "gitlab"): COMMON + GITLAB,
-    ("image-classification", "multi-gpu", "mlflow", "none"): COMMON + MULTI_GPU,
+    ("image-classification", "multi-gpu", "mlflow", "none"): COMMON + IMAGE + MULTI_GPU,
     ("custom", "multi-gpu", "wandb", "github"): COMMON + GITHUB + MULTI_GPU,
-    ("image-classification", "gpu", "tensorboard", "github"): COMMON + GITHUB,
+    ("image-classification", "gpu", "tensorboard", "github"): COMMON + IMAGE + GITHUB,
 }
 
 LOGGERS = {
@@ -130,6 +141,9 @@ def test_variant(render_project, task, hardware, tracking, ci):
         "onnxscript",
     } <= set(names)
     assert ("pillow" in names) == (task == "image-classification")
+    # pretrained image backbones come from Transformers (no torchvision, no timm)
+    assert ("transformers" in names) == (task == "image-classification")
+    assert "timm" not in names
     for option, requirement in TRACKING_REQUIREMENT.items():
         if requirement:
             assert (requirement in names) == (option == tracking), (option, names)
@@ -189,6 +203,12 @@ def test_variant(render_project, task, hardware, tracking, ci):
         assert data_cfg["predict_dir"] is None and "predict_path" not in data_cfg
         assert "--data.predict_dir=" in (root / "README.md").read_text()
         assert "width" in model_cfg["model_kwargs"]
+        # pretrained by default; the offline tiny preset builds the same architecture
+        assert model_cfg["backbone"] == "microsoft/resnet-18"
+        assert model_cfg["freeze_backbone_epochs"] >= 1
+        tiny = yaml.safe_load((root / "configs/tiny.yaml").read_text())["model"]
+        assert tiny["backbone"] is None and tiny["backbone_config"]["model_type"] == "resnet"
+        assert set(data_cfg["augment"]) == {"crop_scale", "hflip", "brightness", "contrast"}
         assert "from PIL import Image" in (root / f"src/{PKG}/data.py").read_text()
     else:
         assert "REPLACE ME" in model_py and "class CustomModel" in model_py
@@ -196,6 +216,11 @@ def test_variant(render_project, task, hardware, tracking, ci):
         assert data_cfg["predict_path"] is None and "predict_dir" not in data_cfg
         assert "--data.predict_path=" in (root / "README.md").read_text()
         assert "hidden" in model_cfg["model_kwargs"]
+        assert "backbone" not in model_cfg and "augment" not in data_cfg
+        # the objective comes from the config, linked into the data (how `y` is read)
+        assert model_cfg["objective"] == "classification"
+        assert '"model.objective", "data.objective"' in (root / f"src/{PKG}/cli.py").read_text()
+    assert model_cfg["class_weights"] is None
     # linked from the data by the CLI
     assert not {"num_classes", "class_names", "preprocessing"} & set(model_cfg)
     cli_py = (root / f"src/{PKG}/cli.py").read_text()

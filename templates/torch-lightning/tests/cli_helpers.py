@@ -6,6 +6,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = [ROOT / "configs" / name for name in ("trainer.yaml", "model.yaml", "data.yaml")]
+# Image classification: the offline tiny preset (the same backbone architecture from its
+# config, random weights) on top, so no test downloads the pretrained backbone.
+CONFIGS += [path for path in [ROOT / "configs" / "tiny.yaml"] if path.is_file()]
 
 # On top of the shipped configs, whatever hardware they target: one CPU process, float32,
 # no progress bar, a log line every step (tests run a handful of batches: with the shipped

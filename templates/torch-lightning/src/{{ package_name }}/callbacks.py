@@ -10,6 +10,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 
+from .objectives import prediction_cells
+
 
 def _batch_size(batch: Any) -> int:
     first = batch[0] if isinstance(batch, (list, tuple)) else batch
@@ -73,8 +75,11 @@ class PlotCurves(Callback):
         import matplotlib.pyplot as plt
         from matplotlib.ticker import MaxNLocator
 
+        # The second panel: accuracy, or the objective's own score (objectives.py).
+        logged = {key for row in self.history for key in row}
+        score = next((m for m in ("acc", "r2", "f1") if f"val_{m}" in logged), "acc")
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for ax, name in zip(axes, ("loss", "acc"), strict=True):
+        for ax, name in zip(axes, ("loss", score), strict=True):
             for stage in ("train", "val"):
                 points = [
                     (r["epoch"], r[f"{stage}_{name}"])
@@ -87,7 +92,8 @@ class PlotCurves(Callback):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(name)
             ax.grid(alpha=0.3)
-            ax.legend()
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend()
         fig.tight_layout()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(self.path, dpi=100)
@@ -106,7 +112,10 @@ class PredictionWriter(BasePredictionWriter):
 
     Columns: index (row of the predicted data), source (the file, for an image folder),
     label (true label index, empty for unlabelled data), pred (predicted index), class (its
-    name, from the checkpoint's class_names) and prob (its probability).
+    name, from the checkpoint's class_names) and prob (its probability). Regression: label
+    and pred hold the true and predicted values, class the target names; multilabel: label
+    and pred the indices of the true and predicted labels, class their names, prob their
+    probabilities (several values in a cell are joined by ";").
     """
 
     COLUMNS = ("index", "source", "label", "pred", "class", "prob")
@@ -131,19 +140,25 @@ class PredictionWriter(BasePredictionWriter):
     def write_on_batch_end(
         self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0
     ) -> None:
-        preds = prediction["pred"].tolist()
-        probs = prediction["prob"].tolist()
-        labels = prediction["label"].tolist() if "label" in prediction else [""] * len(preds)
+        if "pred" in prediction:  # classification: the class and its probability
+            preds = prediction["pred"].tolist()
+            probs = prediction["prob"].tolist()
+            labels = prediction["label"].tolist() if "label" in prediction else [""] * len(preds)
+            cells = [
+                (label, pred, self.class_names[pred] if self.class_names else str(pred), f"{p:.6f}")
+                for label, pred, p in zip(labels, preds, probs, strict=True)
+            ]
+        else:  # regression values or multilabel labels (objectives.prediction_cells)
+            cells = prediction_cells(prediction, self.class_names or [])
         # Dataset rows of this batch (tracked by Lightning, also under a distributed sampler).
-        if batch_indices is None or len(batch_indices) != len(preds):
-            batch_indices = list(range(self._index, self._index + len(preds)))
-        self._index += len(preds)
+        if batch_indices is None or len(batch_indices) != len(cells):
+            batch_indices = list(range(self._index, self._index + len(cells)))
+        self._index += len(cells)
         with self.path.open("a", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            for row, label, pred, prob in zip(batch_indices, labels, preds, probs, strict=True):
-                name = self.class_names[pred] if self.class_names else str(pred)
+            for row, cell in zip(batch_indices, cells, strict=True):
                 source = self.sources[row] if self.sources else ""
-                writer.writerow([row, source, label, pred, name, f"{prob:.6f}"])
+                writer.writerow([row, source, *cell])
 
 
 class ExportOnFitEnd(Callback):

@@ -8,6 +8,7 @@ python -m <package> fit --print_config           # the full resolved config
 
 from __future__ import annotations
 
+import inspect
 import sys
 import warnings
 from pathlib import Path
@@ -53,6 +54,9 @@ class CLI(LightningCLI):
         # Class names and preprocessing are stored in the checkpoint with the model's hparams.
         parser.link_arguments("data.classes", "model.class_names", apply_on="instantiate")
         parser.link_arguments("data.preprocessing", "model.preprocessing", apply_on="instantiate")
+        # task=custom: model.objective also tells the data how to read and check `y`.
+        if "objective" in inspect.signature(DataModule).parameters:
+            parser.link_arguments("model.objective", "data.objective", apply_on="parse")
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         # Remembered so that a flag given on the command line can be told from a config default.

@@ -70,6 +70,7 @@ def program_max_diff(path: Path, net: nn.Module, inputs: list[torch.Tensor]) -> 
 def write_metadata(module: Classifier, out_dir: Path) -> dict[str, Any]:
     """labels.txt and metadata.json from the checkpoint's hparams; returns the metadata."""
     hp = module.hparams
+    objective = getattr(module, "objective", "classification")
     metadata = {
         "files": {"onnx": "model.onnx", "torch.export": "model.pt2", "labels": "labels.txt"},
         "input": {
@@ -77,7 +78,15 @@ def write_metadata(module: Classifier, out_dir: Path) -> dict[str, Any]:
             "shape": ["batch", *hp.input_shape],
             "dtype": "float32",
         },
-        "output": {"name": "logits", "shape": ["batch", hp.num_classes], "to_probs": "softmax"},
+        "output": {
+            "name": "logits",
+            "shape": ["batch", hp.num_classes],
+            # How the outputs read (objectives.py): classification softmax + argmax,
+            # regression the values themselves, multilabel sigmoid >= threshold per label.
+            "objective": objective,
+            "to_probs": {"regression": None, "multilabel": "sigmoid"}.get(objective, "softmax"),
+            **({"threshold": hp.get("threshold", 0.5)} if objective == "multilabel" else {}),
+        },
         "class_names": list(module.class_names),
         "preprocessing": dict(hp.get("preprocessing") or {}),
     }
