@@ -105,6 +105,7 @@ CLASSIFIER_FILES = [
 
 def expected_files(case: dict) -> list[str]:
     extra = [*CLASSIFIER_FILES]
+    extra += ["src/hf_proj/windows.py"] if case["task"] == "token-classification" else []
     extra += ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
     return sorted(COMMON + DATA[case["task"]] + CI_FILES[case["ci"]] + extra)
