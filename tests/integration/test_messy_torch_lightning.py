@@ -8,9 +8,11 @@ clear error line, never a traceback:
 
 1. fit on the folder at a non-default image size (the corrupt file and empty folder are
    skipped and named);
-2. a second, fresh fit with `--trainer.logger=false` (must not crash in LearningRateMonitor,
-   and must replace last.ckpt instead of leaving it stale beside last-v1.ckpt);
-3. resume with `--ckpt_path last` and no data flags (the checkpoint's data settings);
+2. a second, fresh fit with an experiment file (configs/experiment/long.yaml) and
+   `--trainer.logger=false` (must not crash in LearningRateMonitor): its own run folder,
+   which becomes the latest, so predict and export can no longer use the first run;
+3. resume with `--ckpt_path last` and no data flags (the latest run, in its folder, with the
+   checkpoint's data settings);
 4. predict on a folder of new images with the checkpoint (its preprocessing, not the digits
    sample's, not data.yaml's 64x64), and a contradicting `--data.image_size` refused;
 5. export (ONNX + torch.export) with the classes and input shape of the user's data;
@@ -44,6 +46,7 @@ print(json.dumps({
     "epoch": ckpt["epoch"], "global_step": ckpt["global_step"],
     "class_names": hp.get("class_names"), "input_shape": list(hp["input_shape"]),
     "resize": (hp.get("preprocessing") or {}).get("resize"), "data": dict(data),
+    "lr": hp.get("lr"),
 }, ensure_ascii=False))
 """
 
@@ -71,6 +74,12 @@ def _ckpt(python: Path, path: Path) -> dict:
     return json.loads(result.stdout)
 
 
+def _latest(project: Path) -> Path:
+    """The latest run's folder (artifacts/runs/latest.txt, read as the project's code does)."""
+    runs = project / "artifacts" / "runs"
+    return runs / (runs / "latest.txt").read_text(encoding="utf-8").strip()
+
+
 def _predictions(project: Path) -> list[dict[str, str]]:
     with open(project / "artifacts" / "predictions.csv", newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -84,11 +93,8 @@ def test_image_folder_fit_second_run_resume_predict_export(render_project, tmp_p
     python = stack_env.project_env(project, tmp_path / "env")
     readme = (project / "README.md").read_text(encoding="utf-8")
     fit_cmd = "python -m tl_messy fit --data.data_dir=data/my-images"
-    predict_cmd = (
-        "python -m tl_messy predict --ckpt_path artifacts/checkpoints/last.ckpt "
-        "--data.predict_dir=data/new-images"
-    )
-    export_cmd = "python -m tl_messy.export --ckpt artifacts/checkpoints/last.ckpt"
+    predict_cmd = "python -m tl_messy predict --data.predict_dir=data/new-images"
+    export_cmd = "python -m tl_messy.export --ckpt last"
     # The steps below are the README's own commands (plus short-run flags): keep them in sync.
     for command in (fit_cmd, "python -m tl_messy fit --ckpt_path last", predict_cmd, export_cmd):
         assert command in readme, f"README.md no longer documents `{command}`"
@@ -100,8 +106,6 @@ def test_image_folder_fit_second_run_resume_predict_export(render_project, tmp_p
     assert made.returncode == 0, made.stderr
     truth = json.loads(made.stdout)
     timings: dict[str, float] = {}
-    checkpoints = project / "artifacts" / "checkpoints"
-    last = checkpoints / "last.ckpt"
 
     # 1. fit at 24x24 (data.yaml says 64): the corrupt file and the empty folder are named.
     # configs/tiny.yaml stands in for the pretrained backbone (no hub here): the same ResNet
@@ -111,23 +115,29 @@ def test_image_folder_fit_second_run_resume_predict_export(render_project, tmp_p
     err = _step(python, [*fit, "--trainer.max_epochs=2", *CPU], project, "fit", timings)
     assert "skipped 1 unreadable image" in err and messy_images.CORRUPT in err, err[-2000:]
     assert messy_images.EMPTY in err, err[-2000:]
-    first = _ckpt(python, last)
+    first_run = _latest(project)
+    first = _ckpt(python, first_run / "checkpoints" / "last.ckpt")
     assert first["class_names"] == messy_images.CLASSES  # NFC names, no empty class
     assert first["input_shape"] == [3, 24, 24] and first["resize"] == [24, 24]
     assert first["epoch"] == 1
 
-    # 2. a second, fresh fit without a logger: it runs, and last.ckpt is now this run's.
-    second_run = [*fit, "--trainer.max_epochs=1", "--trainer.logger=false", *CPU]
-    err = _step(python, second_run, project, "fit again, logger=false", timings)
+    # 2. a second, fresh fit (an experiment file, no logger): a new run folder, the latest.
+    experiment = ["--config", "configs/experiment/long.yaml"]
+    second_fit = [*fit, *experiment, "--trainer.max_epochs=1", "--trainer.logger=false", *CPU]
+    err = _step(python, second_fit, project, "fit again, experiment, logger=false", timings)
     assert "LearningRateMonitor is off" in err, err[-2000:]
-    assert sorted(p.name for p in checkpoints.glob("last*.ckpt")) == ["last.ckpt"]
+    second_run = _latest(project)
+    assert second_run != first_run and (first_run / "checkpoints" / "last.ckpt").is_file()
+    last = second_run / "checkpoints" / "last.ckpt"
     second = _ckpt(python, last)
     assert (second["epoch"], second["global_step"]) == (0, first["global_step"] // 2)
+    assert second["lr"] == 0.001  # the experiment's, on top of model.yaml's
 
     # 3. resume with no data flags: the checkpoint's folder and image size, not the sample's.
     resume = ["-m", "tl_messy", "fit", tiny, "--ckpt_path", "last", "--trainer.max_epochs=2", *CPU]
     err = _step(python, resume, project, "resume", timings)
     assert "image_size=24" in err, err[-2000:]
+    assert _latest(project) == second_run  # resumed in its own folder
     resumed = _ckpt(python, last)
     assert resumed["epoch"] == 1 and resumed["global_step"] == first["global_step"]
     assert resumed["resize"] == [24, 24] and resumed["data"]["image_size"] == 24
@@ -180,10 +190,7 @@ def test_custom_tensors_fit_then_predict(render_project, tmp_path):
     )
     python = stack_env.project_env(project, tmp_path / "env")
     readme = (project / "README.md").read_text(encoding="utf-8")
-    predict_cmd = (
-        "python -m tl_custom predict --ckpt_path artifacts/checkpoints/last.ckpt "
-        "--data.predict_path=data/new.npz"
-    )
+    predict_cmd = "python -m tl_custom predict --data.predict_path=data/new.npz"
     for command in ("python -m tl_custom fit --data.data_path=data/train.npz", predict_cmd):
         assert command in readme, f"README.md no longer documents `{command}`"
     made = stack_env.run_in(python, ["-c", CUSTOM_DATA], project)

@@ -59,10 +59,12 @@ def test_readme_installs_tests_fits_predicts_and_exports(render_project, tmp_pat
 
     run_readme(python, project, "train")
     artifacts = project / "artifacts"
-    assert (artifacts / "checkpoints" / "last.ckpt").is_file()
-    assert list((artifacts / "checkpoints").glob("best-*.ckpt"))
-    assert (artifacts / "curves.png").stat().st_size > 1000
-    run_dir = artifacts / "logs" / name / "version_0"
+    # the run folder that artifacts/runs/latest.txt names (what predict and export use)
+    run = artifacts / "runs" / (artifacts / "runs" / "latest.txt").read_text().strip()
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert list((run / "checkpoints").glob("best-*.ckpt"))
+    assert (run / "curves.png").stat().st_size > 1000
+    run_dir = run / "logs" / "version_0"
     if answers["tracking"] == "csv":
         header = (run_dir / "metrics.csv").read_text().splitlines()[0].split(",")
         assert {"train_loss", "val_loss", "val_acc", "train_samples_per_sec"} <= set(header)

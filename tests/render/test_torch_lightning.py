@@ -20,6 +20,17 @@ COMMON = [
     "configs/data.yaml",
     "configs/model.yaml",
     "configs/trainer.yaml",
+    # experiment management: run folders, experiments and debug configs (cli.py, runs.py)
+    "configs/debug/anomaly.yaml",
+    "configs/debug/fast_dev_run.yaml",
+    "configs/debug/limit.yaml",
+    "configs/debug/overfit.yaml",
+    "configs/debug/profiler.yaml",
+    "configs/experiment/baseline.yaml",
+    "configs/experiment/ema.yaml",
+    "configs/experiment/long.yaml",
+    f"src/{PKG}/runs.py",
+    "tests/test_runs.py",
     f"src/{PKG}/__init__.py",
     f"src/{PKG}/__main__.py",
     f"src/{PKG}/callbacks.py",
@@ -175,23 +186,38 @@ def test_variant(render_project, task, hardware, tracking, ci):
     assert trainer["logger"]["class_path"] == LOGGERS[tracking]
     callbacks = [cb["class_path"] for cb in trainer["callbacks"]]
     assert callbacks == [
-        "lightning.pytorch.callbacks.ModelCheckpoint",
-        "lightning.pytorch.callbacks.EarlyStopping",
         "lightning.pytorch.callbacks.LearningRateMonitor",
         f"{PKG}.callbacks.Throughput",
         f"{PKG}.callbacks.PlotCurves",
         f"{PKG}.callbacks.PredictionWriter",
     ]
-    checkpoint = trainer["callbacks"][0]["init_args"]
+    # checkpointing, early stopping and export: own sections, outside the replaceable list
+    checkpoint = trainer_cfg["checkpoint"]
     assert checkpoint["save_last"] is True and checkpoint["monitor"] == "val_loss"
+    assert "dirpath" not in checkpoint  # the run folder's, set by the CLI
+    assert trainer_cfg["early_stopping"]["monitor"] == "val_loss"
+    assert (trainer_cfg["runs_dir"], trainer_cfg["run_name"]) == ("artifacts/runs", None)
+    assert trainer_cfg["compile"] is False
 
     # every config key is commented: a comment line sits right above each `key: value` line
-    for name in ("trainer.yaml", "model.yaml", "data.yaml"):
+    sections = {"class_path", "init_args", "trainer", "model", "data", "callbacks+"}
+    configs = ["trainer.yaml", "model.yaml", "data.yaml"]
+    configs += [p.relative_to(root / "configs").as_posix() for p in root.glob("configs/*/*.yaml")]
+    for name in configs:
         lines = (root / "configs" / name).read_text().splitlines()
         for index, line in enumerate(lines):
-            key = re.match(r"^\s*(?:- )?([a-z_]+):", line)
-            if key and key.group(1) not in {"class_path", "init_args", "trainer", "model", "data"}:
+            key = re.match(r"^\s*(?:- )?([a-z_+]+):", line)
+            if key and key.group(1) not in sections:
                 assert lines[index - 1].strip().startswith("#"), f"{name}: uncommented {line!r}"
+    # experiments add callbacks (`callbacks+`), never replace the list
+    ema = yaml.safe_load((root / "configs/experiment/ema.yaml").read_text())["trainer"]
+    assert "callbacks" not in ema
+    assert ema["callbacks+"][0]["class_path"].endswith("EMAWeightAveraging")
+    debug = {p.stem: yaml.safe_load(p.read_text()) for p in root.glob("configs/debug/*.yaml")}
+    assert debug["fast_dev_run"]["trainer"]["fast_dev_run"]
+    assert debug["overfit"]["trainer"]["overfit_batches"] > 0
+    assert debug["anomaly"]["trainer"]["detect_anomaly"] is True
+    assert debug["profiler"]["trainer"]["profiler"]["class_path"].endswith("SimpleProfiler")
 
     # task decides the model and data code
     model_py = (root / f"src/{PKG}/model.py").read_text()
@@ -275,12 +301,13 @@ def test_goal_sets_the_trainer_defaults(render_project, goal):
         goal=goal,
     )
     trainer = yaml.safe_load((root / "configs/trainer.yaml").read_text())["trainer"]
+    config = yaml.safe_load((root / "configs/trainer.yaml").read_text())
     callbacks = {cb["class_path"]: cb.get("init_args", {}) for cb in trainer["callbacks"]}
     max_epochs, patience, deterministic, exports = GOALS[goal]
     assert trainer["max_epochs"] == max_epochs
-    assert callbacks["lightning.pytorch.callbacks.EarlyStopping"]["patience"] == patience
+    assert config["early_stopping"]["patience"] == patience
     assert trainer["deterministic"] == deterministic
-    assert (f"{PKG}.callbacks.ExportOnFitEnd" in callbacks) == exports
+    assert config["export"]["enabled"] is exports
     assert callbacks["lightning.pytorch.callbacks.LearningRateMonitor"] == {
         "logging_interval": "step"
     }

@@ -30,3 +30,14 @@ def config_args(subcommand: str) -> list[str]:
     for path in CONFIGS:
         args += ["--config", str(path)]
     return args
+
+
+def runs_root(workdir: Path) -> Path:
+    """The run folders of a project run from `workdir` (runs_dir in configs/trainer.yaml)."""
+    return workdir / "artifacts" / "runs"
+
+
+def last_checkpoint(workdir: Path) -> Path:
+    """last.ckpt of the latest run (artifacts/runs/latest.txt names it)."""
+    name = (runs_root(workdir) / "latest.txt").read_text(encoding="utf-8").strip()
+    return runs_root(workdir) / name / "checkpoints" / "last.ckpt"

@@ -51,11 +51,16 @@ class PlotCurves(Callback):
     """Plots loss and accuracy per epoch to a PNG at the end of `fit`, whatever the logger.
 
     The history is part of the checkpoint, so a resumed run plots the whole training.
+    `path` None: curves.png in the run folder (the trainer's default_root_dir).
     """
 
-    def __init__(self, path: str = "artifacts/curves.png") -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | None = None) -> None:
+        self.path = Path(path) if path else None
         self.history: list[dict[str, float]] = []
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if self.path is None:
+            self.path = Path(trainer.default_root_dir) / "curves.png"
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or trainer.fast_dev_run:
@@ -95,10 +100,11 @@ class PlotCurves(Callback):
             if ax.get_legend_handles_labels()[0]:
                 ax.legend()
         fig.tight_layout()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(self.path, dpi=100)
+        path = self.path or Path("curves.png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=100)
         plt.close(fig)
-        return self.path
+        return path
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history}
@@ -165,16 +171,22 @@ class ExportOnFitEnd(Callback):
     """At the end of `fit`, exports the best checkpoint (ONNX + torch.export + metadata).
 
     export_all checks each format against the eager model, so a fit whose model does not
-    export cleanly fails here instead of at deployment time.
+    export cleanly fails here instead of at deployment time. `out_dir` None: export/ in the
+    run folder. `enabled` false: nothing (the `export:` section of trainer.yaml switches it).
     """
 
-    def __init__(self, out_dir: str = "artifacts/export", atol: float = 1e-4) -> None:
-        self.out_dir = Path(out_dir)
+    def __init__(
+        self, enabled: bool = True, out_dir: str | None = None, atol: float = 1e-4
+    ) -> None:
+        self.enabled = enabled
+        self.out_dir = Path(out_dir) if out_dir else None
         self.atol = atol
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.fast_dev_run or not trainer.is_global_zero:
+        if not self.enabled or trainer.fast_dev_run or not trainer.is_global_zero:
             return
+        if self.out_dir is None:
+            self.out_dir = Path(trainer.default_root_dir) / "export"
         from .export import export_all
         from .module import Classifier
 

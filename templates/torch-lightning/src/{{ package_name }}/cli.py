@@ -1,22 +1,30 @@
 """The command line: LightningCLI builds the Trainer, model and data from configs/*.yaml.
 
-python -m <package> fit                          # train (configs/*.yaml are read by default)
-python -m <package> fit --ckpt_path last         # resume from artifacts/checkpoints/last.ckpt
-python -m <package> validate|test|predict --ckpt_path artifacts/checkpoints/last.ckpt
+python -m <package> fit                          # train into artifacts/runs/<timestamp>/
+python -m <package> fit --run_name baseline      # ... into artifacts/runs/baseline/
+python -m <package> fit --config configs/experiment/long.yaml   # an experiment on top
+python -m <package> fit --ckpt_path last         # resume the latest run, in its folder
+python -m <package> validate|test|predict        # the latest run's last.ckpt
+python -m <package> predict --ckpt_path best     # its best checkpoint (--run_name: another run)
 python -m <package> fit --print_config           # the full resolved config
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
+from . import runs
+from .callbacks import ExportOnFitEnd
 from .data import DataError, DataModule
 from .module import Classifier
 
@@ -24,6 +32,8 @@ from .module import Classifier
 # any --config given on the command line is applied on top of them.
 DEFAULT_CONFIGS = ["configs/trainer.yaml", "configs/model.yaml", "configs/data.yaml"]
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
+# Loggers whose folder is the run folder (the others keep their own store and get its name).
+FOLDER_LOGGERS = ("CSVLogger", "TensorBoardLogger")
 
 # Emitted by lightning 2.6 itself on torch >= 2.13 and harmless: hidden so real warnings show.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).? is deprecated")
@@ -38,6 +48,20 @@ def _get(node: Any, key: str, default: Any = None) -> Any:
     if isinstance(node, dict):
         return node.get(key, default)
     return getattr(node, key, default)
+
+
+def _set(node: Any, key: str, value: Any) -> None:
+    if isinstance(node, dict):
+        node[key] = value
+    else:
+        setattr(node, key, value)
+
+
+def _is_file_spec(ckpt_path: Any) -> bool:
+    """A checkpoint path, not one of Lightning's names (`last`, `best`, `hpc`, `registry:`)."""
+    if not ckpt_path or str(ckpt_path) in ("last", "best", "hpc"):
+        return False
+    return not str(ckpt_path).startswith("registry")
 
 
 def _given_keys(args: list[str], group: str) -> set[str]:
@@ -57,6 +81,28 @@ class CLI(LightningCLI):
         # task=custom: model.objective also tells the data how to read and check `y`.
         if "objective" in inspect.signature(DataModule).parameters:
             parser.link_arguments("model.objective", "data.objective", apply_on="parse")
+        # The project's own callbacks get their own config sections (checkpoint:,
+        # early_stopping:, export: in trainer.yaml), outside `trainer.callbacks`: a config that
+        # sets that list (an experiment) adds to them and can never drop them.
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(EarlyStopping, "early_stopping")
+        parser.set_defaults({"early_stopping.monitor": "val_loss"})
+        parser.add_lightning_class_args(ExportOnFitEnd, "export")
+        parser.add_argument(
+            "--run_name",
+            type=str | None,
+            default=None,
+            help="fit: the run folder's name (default: the start time); other commands and "
+            "`fit --ckpt_path last`: the run to use (default: the latest)",
+        )
+        parser.add_argument("--runs_dir", type=str, default=runs.RUNS_DIR, help="run folders")
+        parser.add_argument(
+            "--compile",
+            type=bool | dict[str, Any],
+            default=False,
+            help="torch.compile the network: true, or torch.compile's options "
+            '(\'{"mode": "max-autotune"}\'); in place, so checkpoints load without it',
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         # Remembered so that a flag given on the command line can be told from a config default.
@@ -68,7 +114,9 @@ class CLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         self._drop_lr_monitor_without_logger(config)
         self.stored_classes: list[str] | None = None
-        checkpoint = self._checkpoint_file(config)
+        self.starts_run: tuple[str, str] | None = None
+        self.run_folder = self._place_run(config)
+        checkpoint = Path(config.ckpt_path) if _is_file_spec(config.ckpt_path) else None
         if checkpoint is not None:
             self._data_from_checkpoint(config, checkpoint)
 
@@ -80,25 +128,76 @@ class CLI(LightningCLI):
             raise CheckpointMismatch(
                 f"the data has classes {found}, the checkpoint was trained on {self.stored_classes}"
             )
+        if self.starts_run and runs.is_rank_zero():
+            # Only now: a config the Trainer refused (a GPU setting on a CPU machine) leaves
+            # the latest run as it was.
+            self.run_folder.mkdir(parents=True, exist_ok=True)
+            runs.set_latest(*self.starts_run)
+            print(f"run folder: {self.run_folder}", file=sys.stderr)
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        options = _get(config, "compile")
+        if options:
+            # nn.Module.compile works in place: parameter names (and so checkpoints) are those
+            # of the plain network. The first steps are slow while it compiles.
+            self.model.net.compile(**(options if isinstance(options, dict) else {}))
 
-    def _checkpoint_file(self, config: Any) -> Path | None:
-        """The checkpoint this run starts from (`--ckpt_path`, `last` resolved), if any."""
-        ckpt_path = _get(config, "ckpt_path")
-        if not ckpt_path or ckpt_path in ("best", "hpc") or str(ckpt_path).startswith("registry"):
-            return None  # Lightning's own names for checkpoints it tracks: it resolves them
-        if ckpt_path != "last":
-            path = Path(ckpt_path)
-            if not path.is_file():
-                raise CheckpointMismatch(f"--ckpt_path {ckpt_path}: no such file")
-            return path
-        # `last`: what Lightning resumes from, the newest last*.ckpt of the ModelCheckpoints.
-        folders = [
-            _get(_get(callback, "init_args", {}), "dirpath")
-            for callback in _get(config.trainer, "callbacks") or []
-            if str(_get(callback, "class_path", "")).endswith("ModelCheckpoint")
-        ]
-        found = [p for folder in folders if folder for p in Path(folder).glob("last*.ckpt")]
-        return max(found, key=lambda p: p.stat().st_mtime) if found else None
+    def _place_run(self, config: Any) -> Path:
+        """Decide the run folder and the checkpoint, and point every output of the run there.
+
+        fit: a new folder (`--run_name` or the start time), made the latest; with
+        `--ckpt_path last|best` the latest run (or `--run_name`) continues in its own folder.
+        validate/test/predict: `--ckpt_path` unset, `last` or `best` means that checkpoint of
+        the latest run (or `--run_name`); a path is used as given.
+        """
+        root, name, ckpt = str(config.runs_dir), _get(config, "run_name"), config.ckpt_path
+        resolvable = ckpt in ("last", "best") or (ckpt is None and self.subcommand != "fit")
+        if resolvable:
+            path = runs.checkpoint(ckpt or "last", root, name)
+            config.ckpt_path = str(path)
+            name = runs.owning_run(path, root)
+        elif _is_file_spec(ckpt):
+            name = runs.owning_run(Path(ckpt), root) or (name if self.subcommand == "fit" else None)
+        if self.subcommand == "fit" and name is None:
+            name = runs.new_run_name(root)
+        elif self.subcommand == "fit" and ckpt is None and runs.is_rank_zero():
+            if (Path(root) / name / "checkpoints").is_dir() and not os.environ.get(
+                runs.RUN_NAME_ENV
+            ):
+                raise runs.RunError(
+                    f"run {name!r} exists in {root}: resume it with --ckpt_path last, or "
+                    "pick another --run_name"
+                )
+        folder = Path(root) / name if name else Path(_get(config.trainer, "default_root_dir"))
+        config.trainer.default_root_dir = str(folder)
+        config.checkpoint.dirpath = str(folder / "checkpoints")
+        self._log_into(config, folder, name)
+        if _get(config.trainer, "fast_dev_run"):
+            return folder.absolute()  # a smoke test saves nothing: the latest stays the latest
+        if self.subcommand == "fit" and name:
+            # Every process of a launch (Lightning's DDP launcher re-runs this command) uses
+            # the same folder; run() restores the variable afterwards.
+            os.environ[runs.RUN_NAME_ENV] = name
+            self.starts_run = (root, name)  # made the latest once the Trainer is built
+        return folder.absolute()
+
+    def _log_into(self, config: Any, folder: Path, name: str | None) -> None:
+        """The logger writes into the run folder: logs/version_N (one per fit or resumed
+        part, so a resume never overwrites the metrics before it), test/version_N, ..."""
+        logger = _get(config.trainer, "logger")
+        if not logger or isinstance(logger, list) or not _get(logger, "class_path"):
+            return
+        kind = str(_get(logger, "class_path")).rsplit(".", 1)[-1]
+        init = _get(logger, "init_args")
+        sub = "" if self.subcommand == "fit" else str(self.subcommand)
+        if kind in FOLDER_LOGGERS:
+            _set(init, "save_dir", str(folder))
+            _set(init, "name", sub or "logs")
+            _set(init, "version", None)
+        elif kind == "MLFlowLogger" and name:
+            _set(init, "run_name", f"{name}-{sub}" if sub else name)
+        elif kind == "WandbLogger" and name:
+            _set(init, "save_dir", str(folder))
+            _set(init, "name", f"{name}-{sub}" if sub else name)
 
     def _data_from_checkpoint(self, config: Any, checkpoint: Path) -> None:
         """The checkpoint is the contract: its data settings decide the model's input.
@@ -152,21 +251,30 @@ def run(args: list[str] | None = None) -> CLI:
     # TF32 tensor cores for the matmuls that stay in fp32 (Ampere and newer GPUs; ignored on
     # CPU): much faster at a precision that training does not notice. "highest" turns it off.
     torch.set_float32_matmul_precision("high")
-    return CLI(
-        Classifier,
-        DataModule,
-        args=args,
-        # Each run's logger folder gets the resolved config; reruns may overwrite it.
-        save_config_kwargs={"overwrite": True},
-        parser_kwargs={name: {"default_config_files": DEFAULT_CONFIGS} for name in SUBCOMMANDS},
-    )
+    inherited = os.environ.get(runs.RUN_NAME_ENV)
+    try:
+        return CLI(
+            Classifier,
+            DataModule,
+            args=args,
+            # Each run folder gets the resolved config; a resumed run rewrites it.
+            save_config_kwargs={"overwrite": True},
+            parser_kwargs={name: {"default_config_files": DEFAULT_CONFIGS} for name in SUBCOMMANDS},
+        )
+    finally:
+        # The run name is handed to child processes only: the next run in this process
+        # (tests, a search) picks its own.
+        if inherited is None:
+            os.environ.pop(runs.RUN_NAME_ENV, None)
+        else:
+            os.environ[runs.RUN_NAME_ENV] = inherited
 
 
 def _one_line(error: BaseException) -> str:
     # An error raised in a DataLoader worker arrives with the worker's traceback in its text.
     lines = [line for line in str(error).strip().splitlines() if line.strip()]
     last = lines[-1] if lines else type(error).__name__
-    for name in ("DataError", "CheckpointMismatch"):
+    for name in ("DataError", "CheckpointMismatch", "RunError"):
         last = last.split(f"{name}: ", 1)[-1]
     return last
 
@@ -174,7 +282,14 @@ def _one_line(error: BaseException) -> str:
 def main() -> None:
     try:
         run()
-    except (DataError, CheckpointMismatch) as error:
-        # Bad data or a contradicting flag: one line naming the problem, no traceback.
+    except (DataError, CheckpointMismatch, runs.RunError) as error:
+        # Bad data, a contradicting flag, no run to use: one line naming it, no traceback.
         print(f"error: {_one_line(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except MisconfigurationException as error:
+        # A setting the machine cannot run, above all a GPU config on a machine without one.
+        hint = ""
+        if "gpu" in str(error).lower() and not torch.cuda.is_available():
+            hint = " (no GPU here: add --trainer.accelerator=cpu --trainer.precision=32-true)"
+        print(f"error: {_one_line(error)}{hint}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,6 +1,7 @@
 """Export a trained network to ONNX and to torch.export, each checked against the eager model.
 
-    python -m <package>.export --ckpt artifacts/checkpoints/last.ckpt --out artifacts/export
+    python -m <package>.export --out artifacts/export     # the latest run's last.ckpt
+    python -m <package>.export --ckpt best --run_name baseline --out artifacts/export
 
 Writes model.onnx (run it with onnxruntime, no PyTorch needed) and model.pt2 (load with
 torch.export.load; AOTInductor can compile it). Both take a batch of any size and return
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import runs
 from .module import Classifier
 
 
@@ -128,14 +130,24 @@ def export_all(module: Classifier, out_dir: Path, atol: float = 1e-4) -> dict[st
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ckpt", type=Path, required=True, help="Lightning checkpoint")
+    parser.add_argument(
+        "--ckpt",
+        default="last",
+        help="a checkpoint file, or last/best of the latest run (default: last)",
+    )
+    parser.add_argument("--run_name", default=None, help="last/best of this run, not the latest")
+    parser.add_argument("--runs_dir", default=runs.RUNS_DIR, help="folder of the run folders")
     parser.add_argument("--out", type=Path, default=Path("artifacts/export"), help="output folder")
     parser.add_argument("--atol", type=float, default=1e-4, help="max |exported - eager| allowed")
     args = parser.parse_args(argv)
-    module = Classifier.load_from_checkpoint(args.ckpt, map_location="cpu")
+    try:
+        ckpt = runs.checkpoint(args.ckpt, args.runs_dir, args.run_name)
+    except runs.RunError as error:
+        parser.exit(2, f"error: {error}\n")
+    module = Classifier.load_from_checkpoint(ckpt, map_location="cpu")
     for name, diff in export_all(module, args.out, args.atol).items():
         print(f"{name}: max |diff| vs eager = {diff:.2e}")
-    print(f"wrote model.onnx, model.pt2, labels.txt and metadata.json to {args.out}")
+    print(f"wrote model.onnx, model.pt2, labels.txt and metadata.json to {args.out} from {ckpt}")
 
 
 if __name__ == "__main__":
