@@ -88,6 +88,12 @@ def test_readme_installs_tests_trains_predicts_and_exports(render_project, tmp_p
     if task == "text-classification":  # "what a great match tonight"
         assert "sports" in predicted.stdout.split(":")[-1].split(",")[0], predicted.stdout
 
+    # the README's benchmark of every variant under LiteRT (every target, not only edge)
+    bench_all = run_readme(python, project, "benchmark")
+    for variant in TFLITE_VARIANTS:  # two thread counts each
+        assert bench_all.stdout.count(f"model_{variant}.tflite |") == 2, bench_all.stdout
+    print(f"\n{name} LiteRT latency here:\n{bench_all.stdout}")
+
     # Training already exported; the README's own export command is re-run on one variant
     # only (~27 s each): the export code is the same for every device target.
     if hardware == "mobile":
