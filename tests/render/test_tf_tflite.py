@@ -222,6 +222,7 @@ def test_image_tasks_get_the_image_machinery(rendered, name):
     assert "load_digits" in data and "prefetch(AUTOTUNE)" in data and ".cache(" in data
     assert "TextVectorization" not in data
     assert "MobileNetV3Small" in model and "Conv2D" in model
+    assert '"efficientnet_v2_b0": "EfficientNetV2B0"' in model  # the second backbone choice
     cfg = config(project)
     if answers["task"] == "custom":
         assert "def build_custom_model" in model and "REPLACE THIS" in model
@@ -313,6 +314,8 @@ def test_report_is_measured_on_a_stratified_test_split(rendered, name):
     assert data["validation_split"] == data["test_split"] == 0.15
     assert data["drop_rare_classes"] is False
     assert config(project)["export"]["chance_margin"] == 0.05
+    assert config(project)["export"]["max_accuracy_cost"] == 0.02
+    assert '"model_bytes": len(flatbuffer)' in read(project, "src/{pkg}/export.py")
     assert "stratified_split(" in read(project, "src/{pkg}/data.py")
     export = read(project, "src/{pkg}/export.py")
     assert "data.x_test" in export and "data.x_val" not in export

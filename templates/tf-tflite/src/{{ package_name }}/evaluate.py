@@ -25,6 +25,19 @@ from sklearn.metrics import classification_report, confusion_matrix  # noqa: E40
 
 log = logging.getLogger(__name__)
 CHANCE_MARGIN = 0.05  # accuracy points above chance below which the report warns
+MAX_ACCURACY_COST = 0.02  # a variant losing more accuracy than this vs Keras is flagged
+
+
+def cost_warning(name: str, cost: float, max_cost: float = MAX_ACCURACY_COST) -> str | None:
+    """A warning sentence when a TFLite variant loses more than `max_cost` accuracy vs Keras."""
+    if cost <= max_cost:
+        return None
+    return (
+        f"{name}: test accuracy {cost:.4f} below Keras (more than export.max_accuracy_cost "
+        f"{max_cost:.2f}): ship float16 or dynamic_range instead, or calibrate int8 on more "
+        "representative samples (export.representative_samples); quantization-aware training "
+        "(tensorflow-model-optimization) supports tf-keras (Keras 2) models only, not Keras 3"
+    )
 
 
 def chance_level(y_true: np.ndarray, num_classes: int) -> dict[str, float]:
@@ -109,15 +122,18 @@ def evaluate_predictions(
     class_names: Sequence[str],
     folder: Path,
     margin: float = CHANCE_MARGIN,
+    max_cost: float = MAX_ACCURACY_COST,
 ) -> dict[str, Any]:
     """Summaries, PNGs and chance warnings for each model's predicted classes on `y_true`.
 
     `predictions` maps a model name ("keras", then the TFLite variants) to its predicted
     class ids; the first one is the reference the others' accuracy cost is measured from.
+    `cost_warnings` names the variants that cost more than `max_cost` accuracy.
     """
     chance = chance_level(y_true, len(class_names))
     models: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []
+    cost_warnings: list[str] = []
     reference: float | None = None
     for name, y_pred in predictions.items():
         summary = summarize(y_true, y_pred, class_names)
@@ -134,6 +150,10 @@ def evaluate_predictions(
         if warning:
             log.warning(warning)
             warnings.append(warning)
+        expensive = cost_warning(name, summary["accuracy_cost"], max_cost)
+        if expensive:
+            log.warning(expensive)
+            cost_warnings.append(expensive)
         models[name] = summary
     return {
         "split": "test",
@@ -141,6 +161,7 @@ def evaluate_predictions(
         "chance": {**chance, "margin": margin},
         "models": models,
         "warnings": warnings,
+        "cost_warnings": cost_warnings,
     }
 
 
@@ -156,9 +177,8 @@ def markdown_section(evaluation: Mapping[str, Any]) -> str:
         f"{chance['uniform_rate']:.4f}.",
         "",
     ]
-    lines += [f"> **Warning:** {warning}" for warning in evaluation["warnings"]]
-    if evaluation["warnings"]:
-        lines.append("")
+    flagged = [*evaluation["warnings"], *evaluation.get("cost_warnings", [])]
+    lines += [f"> **Warning:** {warning}\n" for warning in flagged]
     lines += [
         "| model | accuracy | macro-F1 | accuracy cost vs Keras | confusion matrix |",
         "|---|---:|---:|---:|---|",
