@@ -40,6 +40,7 @@ COMMON = [
     f"src/{PKG}/model.py",
     f"src/{PKG}/module.py",
     f"src/{PKG}/objectives.py",
+    f"src/{PKG}/splits.py",
     "tests/cli_helpers.py",
     "tests/conftest.py",
     "tests/test_data.py",
