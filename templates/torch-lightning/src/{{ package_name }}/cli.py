@@ -39,6 +39,19 @@ FOLDER_LOGGERS = ("CSVLogger", "TensorBoardLogger")
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).? is deprecated")
 
 
+# Classifier arguments that shape the network or its state dict: taken from the checkpoint.
+ARCHITECTURE_KEYS = (
+    "model_kwargs",
+    "backbone",
+    "backbone_config",
+    "hf_config",
+    "backbone_normalization",
+    "objective",
+    "regression_loss",
+    "class_weights",
+)
+
+
 class CheckpointMismatch(ValueError):
     """A command-line setting that contradicts what the checkpoint was trained with."""
 
@@ -228,6 +241,31 @@ class CLI(LightningCLI):
                 )
         if taken:
             print(f"data settings from {checkpoint}: {', '.join(taken)}", file=sys.stderr)
+        self._architecture_from_checkpoint(config, checkpoint, model_hparams)
+
+    def _architecture_from_checkpoint(
+        self, config: Any, checkpoint: Path, model_hparams: dict[str, Any]
+    ) -> None:
+        """The network is built as the checkpoint's was, not from model.yaml: a project whose
+        config names a hub backbone would otherwise download it (or fail offline) before the
+        checkpoint's weights replace it, and a tiny-preset checkpoint would not fit the default
+        network. Lightning applies a checkpoint's hparams only to a `--ckpt_path` file given
+        on the command line; `last`, `best` and the default latest run are resolved here."""
+        given = {key.split(".")[0] for key in _given_keys(self.given_args, "model")}
+        missing = object()
+        taken = []
+        for key in ARCHITECTURE_KEYS:
+            if key not in model_hparams or key in given:
+                continue
+            value, current = model_hparams[key], _get(config.model, key, missing)
+            if current is missing or current == value:
+                continue
+            _set(config.model, key, value)
+            if key == "objective" and _get(config.data, key, missing) is not missing:
+                _set(config.data, key, value)  # linked at parse time: set it here too
+            taken.append(key)
+        if taken:
+            print(f"network settings from {checkpoint}: {', '.join(taken)}", file=sys.stderr)
 
     @staticmethod
     def _drop_lr_monitor_without_logger(config: Any) -> None:
