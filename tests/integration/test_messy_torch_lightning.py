@@ -111,7 +111,11 @@ def test_image_folder_fit_second_run_resume_predict_export(render_project, tmp_p
     # configs/tiny.yaml stands in for the pretrained backbone (no hub here): the same ResNet
     # architecture from its config; predict and export then read it from the checkpoint.
     tiny = "--config=configs/tiny.yaml"
+    # batches of 4: with data.yaml's 64 the ~20 training images are one step per epoch, too
+    # few for the from-config ResNet to learn bright vs dark in these short runs
+    small_batches = "--data.batch_size=4"
     fit = ["-m", "tl_messy", "fit", tiny, "--data.data_dir=data/my-images", "--data.image_size=24"]
+    fit.append(small_batches)
     err = _step(python, [*fit, "--trainer.max_epochs=2", *CPU], project, "fit", timings)
     assert "skipped 1 unreadable image" in err and messy_images.CORRUPT in err, err[-2000:]
     assert messy_images.EMPTY in err, err[-2000:]
@@ -134,7 +138,8 @@ def test_image_folder_fit_second_run_resume_predict_export(render_project, tmp_p
     assert second["lr"] == 0.001  # the experiment's, on top of model.yaml's
 
     # 3. resume with no data flags: the checkpoint's folder and image size, not the sample's.
-    resume = ["-m", "tl_messy", "fit", tiny, "--ckpt_path", "last", "--trainer.max_epochs=2", *CPU]
+    resume = ["-m", "tl_messy", "fit", tiny, "--ckpt_path", "last", "--trainer.max_epochs=2"]
+    resume += [small_batches, *CPU]
     err = _step(python, resume, project, "resume", timings)
     assert "image_size=24" in err, err[-2000:]
     assert _latest(project) == second_run  # resumed in its own folder
