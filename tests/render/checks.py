@@ -48,3 +48,8 @@ def assert_python_is_clean(project: Path) -> None:
             [sys.executable, "-m", "ruff", *args], cwd=project, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def read(project: Path, relative: str) -> str:
+    """A rendered file; `{pkg}` in `relative` is the project's package (its folder name)."""
+    return (project / relative.format(pkg=project.name)).read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ from tests.render.checks import (
     assert_python_is_clean,
     assert_text_is_clean,
     file_set,
+    read,
 )
 
 COMMON = [
@@ -90,10 +91,6 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
         scaffold.render(root / name, {"project_name": name, "stack": "tf-tflite", **answers})
         projects[name] = root / name
     return projects
-
-
-def read(project: Path, relative: str) -> str:
-    return (project / relative.format(pkg=project.name)).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", CASES)

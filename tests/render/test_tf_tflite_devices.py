@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.render.checks import assert_text_is_clean
+from tests.render.checks import assert_text_is_clean, read
 
 # hardware -> task: every hardware answer once, both tasks on the device targets
 CASES = {
@@ -36,10 +36,6 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
         scaffold.render(root / name, {**answers, "ci": "none"})
         projects[name] = root / name
     return projects
-
-
-def read(project: Path, relative: str) -> str:
-    return (project / relative.format(pkg=project.name)).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", CASES)
