@@ -31,6 +31,12 @@ COMMON = [
     "configs/experiment/long.yaml",
     f"src/{PKG}/runs.py",
     "tests/test_runs.py",
+    # LR/batch-size finders (fit --tune) and the Optuna search (python -m <pkg>.search)
+    "configs/search/default.yaml",
+    f"src/{PKG}/search.py",
+    f"src/{PKG}/tune.py",
+    "tests/test_search.py",
+    "tests/test_tune.py",
     f"src/{PKG}/__init__.py",
     f"src/{PKG}/__main__.py",
     f"src/{PKG}/callbacks.py",

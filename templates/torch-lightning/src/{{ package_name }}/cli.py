@@ -7,6 +7,7 @@ python -m <package> fit --ckpt_path last         # resume the latest run, in its
 python -m <package> validate|test|predict        # the latest run's last.ckpt
 python -m <package> predict --ckpt_path best     # its best checkpoint (--run_name: another run)
 python -m <package> fit --print_config           # the full resolved config
+python -m <package> fit --tune lr                # LR finder first (tune.py), then train
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from . import runs
+from . import runs, tune
 from .callbacks import ExportOnFitEnd
 from .data import DataError, DataModule
 from .module import Classifier
@@ -116,6 +117,24 @@ class CLI(LightningCLI):
             help="torch.compile the network: true, or torch.compile's options "
             '(\'{"mode": "max-autotune"}\'); in place, so checkpoints load without it',
         )
+        # Lightning's Tuner before fit (tune.py): the finders' settings get config sections.
+        parser.add_argument(
+            "--tune",
+            type=tune.TuneMode | None,
+            default=None,
+            help="fit: run the LR finder (lr), the batch-size finder (batch_size) or both "
+            "before training, and train with what they found",
+        )
+        parser.add_argument(
+            "--tune_only",
+            type=bool,
+            default=False,
+            help="fit --tune: write the values found (run folder's tune/tuned.yaml), no training",
+        )
+        parser.add_class_arguments(tune.LRFinderSettings, "lr_finder", instantiate=False)
+        parser.add_class_arguments(
+            tune.BatchSizeFinderSettings, "batch_size_finder", instantiate=False
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         # Remembered so that a flag given on the command line can be told from a config default.
@@ -141,18 +160,43 @@ class CLI(LightningCLI):
             raise CheckpointMismatch(
                 f"the data has classes {found}, the checkpoint was trained on {self.stored_classes}"
             )
+        config = self.config[self.subcommand] if self.subcommand else self.config
         if self.starts_run and runs.is_rank_zero():
             # Only now: a config the Trainer refused (a GPU setting on a CPU machine) leaves
-            # the latest run as it was.
+            # the latest run as it was; so does a tune-only run (no checkpoint to use).
             self.run_folder.mkdir(parents=True, exist_ok=True)
-            runs.set_latest(*self.starts_run)
+            if not (_get(config, "tune") and _get(config, "tune_only")):
+                runs.set_latest(*self.starts_run)
             print(f"run folder: {self.run_folder}", file=sys.stderr)
-        config = self.config[self.subcommand] if self.subcommand else self.config
         options = _get(config, "compile")
         if options:
             # nn.Module.compile works in place: parameter names (and so checkpoints) are those
             # of the plain network. The first steps are slow while it compiles.
             self.model.net.compile(**(options if isinstance(options, dict) else {}))
+
+    def fit(self, model: Any, datamodule: Any = None, **kwargs: Any) -> None:
+        """`fit` (LightningCLI calls this instead of Trainer.fit): the finders first when
+        `--tune` asks (tune.py), on this fit's own Trainer, model and data."""
+        config = self.config["fit"]
+        mode = _get(config, "tune")
+        if mode:
+            if kwargs.get("ckpt_path"):
+                raise tune.TuneError(
+                    "--tune starts a new run: drop --ckpt_path (a resumed run keeps its "
+                    "learning rate, optimizer state and batch size)"
+                )
+            tune.run_finders(
+                self.trainer,
+                model,
+                datamodule,
+                mode,
+                tune.LRFinderSettings(**config.lr_finder.as_dict()),
+                tune.BatchSizeFinderSettings(**config.batch_size_finder.as_dict()),
+                self.run_folder,
+            )
+            if _get(config, "tune_only"):
+                return
+        self.trainer.fit(model, datamodule=datamodule, **kwargs)
 
     def _place_run(self, config: Any) -> Path:
         """Decide the run folder and the checkpoint, and point every output of the run there.
@@ -284,8 +328,10 @@ class CLI(LightningCLI):
             print("trainer.logger=false: LearningRateMonitor is off (no logger)", file=sys.stderr)
 
 
-def run(args: list[str] | None = None) -> CLI:
-    """Run one subcommand (`args` like sys.argv[1:]; None reads sys.argv) and return the CLI."""
+def run(args: list[str] | None = None, callbacks: list[Any] | None = None) -> CLI:
+    """Run one subcommand (`args` like sys.argv[1:]; None reads sys.argv) and return the CLI.
+
+    `callbacks`: objects added to the config's callbacks (the search's pruning callback)."""
     # TF32 tensor cores for the matmuls that stay in fp32 (Ampere and newer GPUs; ignored on
     # CPU): much faster at a precision that training does not notice. "highest" turns it off.
     torch.set_float32_matmul_precision("high")
@@ -297,6 +343,7 @@ def run(args: list[str] | None = None) -> CLI:
             args=args,
             # Each run folder gets the resolved config; a resumed run rewrites it.
             save_config_kwargs={"overwrite": True},
+            trainer_defaults={"callbacks": list(callbacks)} if callbacks else None,
             parser_kwargs={name: {"default_config_files": DEFAULT_CONFIGS} for name in SUBCOMMANDS},
         )
     finally:
@@ -312,7 +359,7 @@ def _one_line(error: BaseException) -> str:
     # An error raised in a DataLoader worker arrives with the worker's traceback in its text.
     lines = [line for line in str(error).strip().splitlines() if line.strip()]
     last = lines[-1] if lines else type(error).__name__
-    for name in ("DataError", "CheckpointMismatch", "RunError"):
+    for name in ("DataError", "CheckpointMismatch", "RunError", "TuneError"):
         last = last.split(f"{name}: ", 1)[-1]
     return last
 
@@ -320,7 +367,7 @@ def _one_line(error: BaseException) -> str:
 def main() -> None:
     try:
         run()
-    except (DataError, CheckpointMismatch, runs.RunError) as error:
+    except (DataError, CheckpointMismatch, runs.RunError, tune.TuneError) as error:
         # Bad data, a contradicting flag, no run to use: one line naming it, no traceback.
         print(f"error: {_one_line(error)}", file=sys.stderr)
         raise SystemExit(2) from None
