@@ -49,6 +49,13 @@ def test_readme_installs_tests_fits_predicts_and_exports(render_project, tmp_pat
     assert "test_exports_match_eager PASSED" in output
     assert "test_resume_with_more_epochs_keeps_decaying_the_lr PASSED" in output
     assert "test_class_names_reach_predictions_and_export PASSED" in output
+    # fit --tune (Lightning's LR and batch-size finders) and the Optuna search (issue 16)
+    assert "test_lr_finder_writes_a_plot_and_a_config_that_fit_reuses PASSED" in output
+    assert "test_batch_size_finder_doubles_up_to_its_limit_then_fit_uses_it PASSED" in output
+    assert (
+        "test_search_saves_the_study_and_a_best_config_that_fit_accepts_and_resumes PASSED"
+        in output
+    )
     if answers["serving"] == "http":
         assert "test_images_are_decoded_as_the_predict_command_decodes_them PASSED" in output
         assert "test_concurrent_load_has_no_errors PASSED" in output
