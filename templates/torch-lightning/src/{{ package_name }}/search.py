@@ -112,6 +112,21 @@ def check_spec(path: Path, key: str, spec: Any) -> None:
         raise SearchError(f"{path}: {key}: log: true needs low > 0")
 
 
+def check_one_process(base: dict[str, Any], fit_args: list[str]) -> None:
+    """Trials run in this process; a DDP launch would re-run the whole search in each rank."""
+    strategy = (base.get("trainer") or {}).get("strategy")
+    name = strategy.get("class_path", "") if isinstance(strategy, dict) else str(strategy or "")
+    for arg in fit_args:
+        if arg.startswith("--trainer.strategy="):
+            name = arg.split("=", 1)[1]
+    if "ddp" in name.lower():
+        raise SearchError(
+            "the search runs its trials in this process, on one device each: add "
+            "--trainer.devices=1 --trainer.strategy=auto (to use several GPUs, start one "
+            "search per GPU with CUDA_VISIBLE_DEVICES=N and the same --study: they share it)"
+        )
+
+
 def sample(trial: Any, params: dict[str, Any]) -> dict[str, Any]:
     """The trial's value for every parameter of the space."""
     values = {}
@@ -286,6 +301,7 @@ def search(
     configs += [fit_args[i + 1] for i, arg in enumerate(fit_args[:-1]) if arg == "--config"]
     configs += [arg.split("=", 1)[1] for arg in fit_args if arg.startswith("--config=")]
     base = base_values(configs)
+    check_one_process(base, fit_args)
     mode = "min" if direction == "minimize" else "max"
     configs_of: dict[int, dict[str, Any]] = {}  # trial number -> its complete config
 
