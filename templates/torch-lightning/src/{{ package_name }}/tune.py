@@ -121,7 +121,17 @@ def find_lr(
             f"the LR finder got {steps} step(s), too few to suggest a learning rate: raise "
             "lr_finder.num_training, or lower lr_finder.max_lr if the loss diverged"
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
+    lightning_setattr(model, attr, suggestion)
+    if trainer.is_global_zero:  # one plot, whatever the number of processes
+        plot_lr_find(lrs, losses, suggestion, before, attr, out_dir / "lr_find.png")
+    return suggestion
+
+
+def plot_lr_find(
+    lrs: list[float], losses: list[float], suggestion: float, before: float, attr: str, path: Path
+) -> None:
+    """Loss against LR (log axis), the suggestion and the configured LR marked, as a PNG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed
@@ -138,10 +148,8 @@ def find_lr(
     axes.set_title("LR range test: the suggestion is where the loss falls fastest")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(out_dir / "lr_find.png", dpi=100)
+    figure.savefig(path, dpi=100)
     plt.close(figure)
-    lightning_setattr(model, attr, suggestion)
-    return suggestion
 
 
 def find_batch_size(
@@ -220,6 +228,7 @@ def run_finders(
         values[f"model.{lr_attribute(model)}"] = lr
         plot = _shown(out_dir / "lr_find.png")
         print(f"LR finder: {lr_attribute(model)}={lr:.4g} (plot: {plot})", file=sys.stderr)
-    path = _shown(write_tuned(out_dir / "tuned.yaml", values, run_folder.name))
-    print(f"tuned values: {path} (reuse: fit --config {path})", file=sys.stderr)
+    if trainer.is_global_zero:
+        path = _shown(write_tuned(out_dir / "tuned.yaml", values, run_folder.name))
+        print(f"tuned values: {path} (reuse: fit --config {path})", file=sys.stderr)
     return values
