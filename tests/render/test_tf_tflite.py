@@ -47,8 +47,18 @@ COMMON = [
 GITHUB = [".github/workflows/ci.yml", ".github/dependabot.yml"]
 GITLAB = [".gitlab-ci.yml"]
 TEXT = ["src/{pkg}/text_encoding.py", "src/{pkg}/data_text.py", "tests/test_text_model.py"]
-IMAGE = ["src/{pkg}/data_images.py"]  # added to every case whose task is not text
-BROWSER = ["requirements-tfjs.txt", "src/{pkg}/export_tfjs.py", "tests/test_tfjs.py"]
+# added to every case whose task is not text (test_mediapipe: MediaPipe reads the metadata)
+IMAGE = ["src/{pkg}/data_images.py", "tests/test_mediapipe.py"]
+BROWSER = [
+    "requirements-tfjs.txt",
+    "src/{pkg}/export_tfjs.py",
+    "src/{pkg}/browser_check.py",
+    "tests/test_tfjs.py",
+    "web/package.json",
+    "web/package-lock.json",
+    "web/preprocess.mjs",
+    "web/predict.mjs",
+]
 EDGE: list[str] = []  # benchmark.py is rendered for every target (test_tf_tflite_devices.py)
 
 # name -> (answers, extra files beyond COMMON). Together they cover every task, every
@@ -175,6 +185,8 @@ def test_deployment_target_sections(rendered, name):
         assert "convert_tf_saved_model" in read(project, "src/{pkg}/export_tfjs.py")
         assert "pytest.skip" in read(project, "tests/test_tfjs.py")
         assert ".venv-tfjs/" in read(project, ".gitignore")
+        assert "web/node_modules/" in read(project, ".gitignore")
+        assert "<!-- cmd: tfjs-convert -->" in readme and "<!-- cmd: browser-check -->" in readme
     # the TFLite machinery is there whatever the target
     export = read(project, "src/{pkg}/export.py")
     for variant in ("float16", "dynamic_range", "int8", "representative_dataset"):
@@ -208,7 +220,9 @@ def test_text_task_gets_a_text_project(rendered, name):
     tests = read(project, "tests/test_data.py")
     assert "\\u00a0" in tests and "CAFÉ ÉTÉ" in tests
     readme = read(project, "README.md")
-    assert ".split(/\\s+/)" not in readme and "\\u1680" in readme  # NBSP-aware ports
+    # NBSP-aware ports: in the README's snippets, or (browser) in web/preprocess.mjs
+    ports = readme + (read(project, "web/preprocess.mjs") if "browser" in name else "")
+    assert ".split(/\\s+/)" not in ports and "\\u1680" in ports
     assert config(project)["data"]["sample_per_class"] == 400
     assert any(d.startswith("scikit-learn") for d in dependencies(project))  # the report
 

@@ -102,10 +102,15 @@ def test_accelerator_snippets_per_target(rendered, name):
 
 @pytest.mark.parametrize("name", ["browser_img"])
 def test_browser_snippet_takes_luminance_not_the_red_channel(rendered, name):
+    # the page imports web/preprocess.mjs: luminance and the antialiased resize of training
+    # (its output is held to read_image by the generated tests/test_tfjs.py)
     readme = read(rendered[name], "README.md")
-    assert 'fromPixels(document.getElementById("photo"), 3)' in readme
-    assert "mul([0.299, 0.587, 0.114]).sum(-1, true)" in readme
-    assert 'fromPixels(document.getElementById("photo"), c)' not in readme
+    assert 'import { toModelInput } from "./web/preprocess.mjs"' in readme
+    assert "fromPixels(" not in readme.split("```html")[1].split("```")[0]
+    assert "resizeBilinear(" not in readme
+    preprocess = read(rendered[name], "web/preprocess.mjs")
+    assert "LUMA = [0.299, 0.587, 0.114]" in preprocess
+    assert "Math.max(invScale, 1)" in preprocess  # antialias: the kernel widens when shrinking
 
 
 def config(project: Path) -> dict:

@@ -71,6 +71,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     },
     "tf-image-edge": {"task": "image-classification", "hardware": "edge"},
     "tf-text-browser": {"task": "text-classification", "hardware": "browser"},
+    "tf-image-browser": {"task": "image-classification", "hardware": "browser"},
     "tf-text-mobile-http": {"task": "text-classification", "hardware": "mobile", **PRODUCTION},
     "tf-custom-gpu-http": {"task": "custom", "hardware": "gpu", **PRODUCTION},
     "torch-image-cpu": {"task": "image-classification", "stack": "torch-lightning"},
