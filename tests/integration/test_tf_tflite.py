@@ -9,14 +9,34 @@ project declares (stack_env.py).
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from tests.integration import side_envs
 from tests.integration.stack_env import project_env, run_readme, run_step
 
 pytestmark = pytest.mark.integration
 
 TFLITE_VARIANTS = ("float32", "float16", "dynamic_range", "int8")
+# The generated tests that must run (not skip) where their tools are there: MediaPipe reads
+# the metadata (image projects' dev extra); TF.js converts and runs under Node (browser).
+MEDIAPIPE_TESTS = [
+    f"test_mediapipe.py::test_{test}[{variant}] PASSED"
+    for test in (
+        "mediapipe_reads_labels_and_input_rule_and_agrees_with_litert",
+        "mediapipe_on_the_trained_models",
+    )
+    for variant in ("float32", "float16", "dynamic_range")
+]
+TFJS_TESTS = [
+    f"test_tfjs.py::test_{test} PASSED"
+    for test in (
+        "saved_model_converts_to_tfjs_graph_model",
+        "tfjs_in_node_gives_what_keras_gives",
+        "javascript_preprocessing_follows_the_training_rule",
+    )
+]
 # (project name, answers): the device targets, TPU, and text on an edge board; text trains
 # its prototype default (10 epochs) and must still clear the floors. Also walked by
 # test_declared_imports.py.
@@ -56,6 +76,13 @@ def test_readme_installs_tests_trains_predicts_and_exports(render_project, tmp_p
     project = render_project(name, **answers)
     python = project_env(project, tmp_path)
     assert (python.parent / f"{name.replace('_', '-')}-train").exists(), "console script installed"
+    if hardware == "browser":
+        # What the README has a web user set up once: the converter's `.venv-tfjs` (over a
+        # cached env built from requirements-tfjs.txt) and web/'s npm packages (`npm ci`, npm
+        # cache kept per lock file), so the project's own TF.js tests run instead of skipping.
+        assert side_envs.have_node(), "Node.js and npm are needed for the browser parity check"
+        side_envs.tfjs_venv(project)
+        side_envs.run_npm(project / "web", "ci")
 
     # PYTEST_ADDOPTS=-v only makes pytest name each test in its output
     tests = run_readme(python, project, "test", extra_env={"PYTEST_ADDOPTS": "-v"})
@@ -66,9 +93,15 @@ def test_readme_installs_tests_trains_predicts_and_exports(render_project, tmp_p
             "test_concurrent_load_has_no_errors",
         ]:
             assert f"test_serve.py::{test} PASSED" in tests.stdout, test
-    if hardware == "browser":
-        # tensorflowjs is not in the main environment: its test must skip, and say why
-        assert "SKIPPED" in tests.stdout and "tensorflowjs" in tests.stdout, tests.stdout[-3000:]
+    if task != "text-classification":  # MediaPipe Tasks read the metadata back
+        for test in MEDIAPIPE_TESTS:
+            assert test in tests.stdout, (test, tests.stdout[-3000:])
+    if hardware == "browser":  # converted in .venv-tfjs, run under Node, held to Keras
+        for test in TFJS_TESTS:
+            assert test in tests.stdout, (test, tests.stdout[-3000:])
+        assert "test_tfjs.py" not in "".join(
+            line for line in tests.stdout.splitlines() if "SKIPPED" in line
+        ), tests.stdout[-3000:]
 
     run_readme(python, project, "train")  # TensorBoard on, as configured: it must be installed
     out = project / "artifacts"
@@ -93,6 +126,18 @@ def test_readme_installs_tests_trains_predicts_and_exports(render_project, tmp_p
     for variant in TFLITE_VARIANTS:  # two thread counts each
         assert bench_all.stdout.count(f"model_{variant}.tflite |") == 2, bench_all.stdout
     print(f"\n{name} LiteRT latency here:\n{bench_all.stdout}")
+
+    if hardware == "browser":  # the README's conversion and Node parity check, as written
+        run_readme(python, project, "tfjs-convert")
+        assert json.loads((out / "tfjs" / "model.json").read_text())["format"] == "graph-model"
+        check = run_readme(
+            python, project, "browser-check", extra_env=side_envs.npm_env(project / "web")
+        )
+        assert "browser parity: passed" in check.stdout, check.stdout
+        model_line = re.search(r"^model: (\d+) test examples, max \|Δp\| (\S+)", check.stdout, re.M)
+        assert model_line and int(model_line.group(1)) > 0, check.stdout
+        assert float(model_line.group(2)) <= 1e-4, check.stdout
+        print(f"\n{name} TF.js in Node vs Keras:\n{check.stdout}")
 
     # Training already exported; the README's own export command is re-run on one variant
     # only (~27 s each): the export code is the same for every device target.
