@@ -106,6 +106,9 @@ CLASSIFIER_FILES = [
 def expected_files(case: dict) -> list[str]:
     extra = [*CLASSIFIER_FILES]
     extra += ["src/hf_proj/windows.py"] if case["task"] == "token-classification" else []
+    # sentence pairs, multi-label and regression targets: text classification only
+    text = case["task"] == "text-classification"
+    extra += ["src/hf_proj/targets.py", "tests/test_targets.py"] if text else []
     extra += ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
     return sorted(COMMON + DATA[case["task"]] + CI_FILES[case["ci"]] + extra)
@@ -186,6 +189,11 @@ def test_answers_reach_the_files(rendered, case):
     assert ("def align_labels" in data) == ner
     metrics = (src / "metrics.py").read_text()
     assert ("def entity_scores" in metrics) == ner and ("f1_score" in metrics) == (not ner)
+    # text classification: pairs and problem types are DataArguments, saved in the model config
+    data_args = (src / "config.py").read_text()
+    for name in ("text_pair_column", "problem_type", "label_separator"):
+        assert (f"    {name}:" in data_args) == (not ner), name
+    assert ("model.config.text_pair_column" in (src / "train.py").read_text()) == (not ner)
     assert f'TASK = "{task}"' in (src / "predict.py").read_text()
     assert ('aggregation_strategy="first"' in (src / "predict.py").read_text()) == ner
     assert (
