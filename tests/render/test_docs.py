@@ -26,7 +26,15 @@ VARIANTS = {
 CONFIGS = {
     "tabular": ["train.yaml"],
     "tabular-clustering": ["train.yaml"],
-    "hf-text-multigpu": ["train.yaml", "tiny.yaml", "hub-dataset.yaml", "accelerate.yaml"],
+    "hf-text-multigpu": [
+        "train.yaml",
+        "tiny.yaml",
+        "hub-dataset.yaml",
+        "accelerate.yaml",
+        "accelerate-multi-node.yaml",
+        "accelerate-fsdp.yaml",
+        "accelerate-deepspeed.yaml",
+    ],
     "hf-qa": ["train.yaml", "tiny.yaml", "hub-dataset.yaml"],
     "hf-summarization": ["train.yaml", "tiny.yaml", "hub-dataset.yaml"],
     "hf-textgen": ["train.yaml", "tiny.yaml", "hub-dataset.yaml"],

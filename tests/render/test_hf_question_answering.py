@@ -66,7 +66,16 @@ def test_question_answering_is_a_task_of_hf_finetune() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_exact_file_set(rendered, case):
-    extra = ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
+    extra = (
+        [
+            "configs/accelerate.yaml",
+            "configs/accelerate-deepspeed.yaml",
+            "configs/accelerate-fsdp.yaml",
+            "configs/accelerate-multi-node.yaml",
+        ]
+        if case["hardware"] == "multi-gpu"
+        else []
+    )
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
     extra += SERVING_FILES if served(case) else []
     expected = sorted(COMMON + QA_FILES + CI_FILES[case["ci"]] + extra)

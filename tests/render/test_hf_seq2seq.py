@@ -54,7 +54,16 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_exact_file_set(rendered, case):
-    extra = ["configs/accelerate.yaml"] if case["hardware"] == "multi-gpu" else []
+    extra = (
+        [
+            "configs/accelerate.yaml",
+            "configs/accelerate-deepspeed.yaml",
+            "configs/accelerate-fsdp.yaml",
+            "configs/accelerate-multi-node.yaml",
+        ]
+        if case["hardware"] == "multi-gpu"
+        else []
+    )
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
     extra += SERVING_FILES if served(case) else []
     expected = sorted(COMMON + DATA + CI_FILES[case["ci"]] + extra)
