@@ -24,6 +24,13 @@ SHARED_FILES = [
     "pyproject.toml",
     "tests/test_offline.py",
 ]
+# hf-finetune, hardware multi-gpu: the Accelerate launch configs (every task)
+HF_ACCELERATE_PRESETS = [
+    "configs/accelerate.yaml",
+    "configs/accelerate-deepspeed.yaml",
+    "configs/accelerate-fsdp.yaml",
+    "configs/accelerate-multi-node.yaml",
+]
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#")  # `${{ }}` is GitHub Actions syntax
 
 

@@ -15,7 +15,7 @@ import yaml
 
 from mlscaffold import scaffold
 from mlscaffold.errors import UsageError
-from tests.render.checks import SHARED_FILES, assert_text_is_clean, file_set
+from tests.render.checks import HF_ACCELERATE_PRESETS, SHARED_FILES, assert_text_is_clean, file_set
 
 PKG = "hf_proj"
 COMMON = [
@@ -109,16 +109,7 @@ def expected_files(case: dict) -> list[str]:
     # sentence pairs, multi-label and regression targets: text classification only
     text = case["task"] == "text-classification"
     extra += ["src/hf_proj/targets.py", "tests/test_targets.py"] if text else []
-    extra += (
-        [
-            "configs/accelerate.yaml",
-            "configs/accelerate-deepspeed.yaml",
-            "configs/accelerate-fsdp.yaml",
-            "configs/accelerate-multi-node.yaml",
-        ]
-        if case["hardware"] == "multi-gpu"
-        else []
-    )
+    extra += HF_ACCELERATE_PRESETS if case["hardware"] == "multi-gpu" else []
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
     return sorted(COMMON + DATA[case["task"]] + CI_FILES[case["ci"]] + extra)
 

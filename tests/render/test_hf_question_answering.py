@@ -11,7 +11,12 @@ import pytest
 import yaml
 
 from mlscaffold import rules, scaffold
-from tests.render.checks import assert_python_is_clean, assert_text_is_clean, file_set
+from tests.render.checks import (
+    HF_ACCELERATE_PRESETS,
+    assert_python_is_clean,
+    assert_text_is_clean,
+    file_set,
+)
 from tests.render.test_hf_finetune import CI_FILES, COMMON, PKG
 
 SERVING_FILES = [".dockerignore", "Dockerfile", f"src/{PKG}/serve.py", "tests/test_serve.py"]
@@ -66,16 +71,7 @@ def test_question_answering_is_a_task_of_hf_finetune() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_exact_file_set(rendered, case):
-    extra = (
-        [
-            "configs/accelerate.yaml",
-            "configs/accelerate-deepspeed.yaml",
-            "configs/accelerate-fsdp.yaml",
-            "configs/accelerate-multi-node.yaml",
-        ]
-        if case["hardware"] == "multi-gpu"
-        else []
-    )
+    extra = list(HF_ACCELERATE_PRESETS) if case["hardware"] == "multi-gpu" else []
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
     extra += SERVING_FILES if served(case) else []
     expected = sorted(COMMON + QA_FILES + CI_FILES[case["ci"]] + extra)

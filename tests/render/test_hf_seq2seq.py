@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mlscaffold import scaffold
-from tests.render.checks import assert_text_is_clean, file_set
+from tests.render.checks import HF_ACCELERATE_PRESETS, assert_text_is_clean, file_set
 from tests.render.test_hf_finetune import CI_FILES, COMMON, PKG
 from tests.render.test_hf_question_answering import SERVING_FILES, served
 
@@ -54,16 +54,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_exact_file_set(rendered, case):
-    extra = (
-        [
-            "configs/accelerate.yaml",
-            "configs/accelerate-deepspeed.yaml",
-            "configs/accelerate-fsdp.yaml",
-            "configs/accelerate-multi-node.yaml",
-        ]
-        if case["hardware"] == "multi-gpu"
-        else []
-    )
+    extra = list(HF_ACCELERATE_PRESETS) if case["hardware"] == "multi-gpu" else []
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
     extra += SERVING_FILES if served(case) else []
     expected = sorted(COMMON + DATA + CI_FILES[case["ci"]] + extra)

@@ -12,6 +12,7 @@ import yaml
 
 from mlscaffold import scaffold
 from tests.render.checks import (
+    HF_ACCELERATE_PRESETS,
     SHARED_FILES,
     assert_python_is_clean,
     assert_text_is_clean,
@@ -72,16 +73,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_exact_file_set(rendered, case):
-    extra = (
-        [
-            "configs/accelerate.yaml",
-            "configs/accelerate-deepspeed.yaml",
-            "configs/accelerate-fsdp.yaml",
-            "configs/accelerate-multi-node.yaml",
-        ]
-        if case["hardware"] == "multi-gpu"
-        else []
-    )
+    extra = list(HF_ACCELERATE_PRESETS) if case["hardware"] == "multi-gpu" else []
     extra += ["tests/test_gpu.py"] if case["hardware"] in ("gpu", "multi-gpu") else []
     extra += SERVING_FILES if case.get("serving") == "http" else []
     expected = sorted(FILES + CI_FILES[case["ci"]] + extra)
