@@ -60,3 +60,12 @@ def assert_python_is_clean(project: Path) -> None:
 def read(project: Path, relative: str) -> str:
     """A rendered file; `{pkg}` in `relative` is the project's package (its folder name)."""
     return (project / relative.format(pkg=project.name)).read_text(encoding="utf-8")
+
+
+def render_all(root: Path, stack: str, cases: dict[str, dict]) -> dict[str, Path]:
+    """Render each case (answers by project name) under `root`; the projects by name."""
+    from mlscaffold import scaffold
+
+    for name, answers in cases.items():
+        scaffold.render(root / name, {"project_name": name, "stack": stack, **answers})
+    return {name: root / name for name in cases}

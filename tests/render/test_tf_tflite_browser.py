@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.render.checks import read
+from tests.render.checks import read, render_all
 
 CASES = {
     "web_img": {"task": "image-classification", "hardware": "browser"},
@@ -30,12 +30,7 @@ TFJS = {"@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-cpu", "@tensorflow/tf
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, Path]:
-    from mlscaffold import scaffold
-
-    root = tmp_path_factory.mktemp("tf_tflite_browser")
-    for name, answers in CASES.items():
-        scaffold.render(root / name, {"project_name": name, "stack": "tf-tflite", **answers})
-    return {name: root / name for name in CASES}
+    return render_all(tmp_path_factory.mktemp("tf_tflite_browser"), "tf-tflite", CASES)
 
 
 @pytest.mark.parametrize("name", BROWSER)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.render.checks import assert_python_is_clean, assert_text_is_clean, read
+from tests.render.checks import assert_python_is_clean, assert_text_is_clean, read, render_all
 
 # name -> answers; hardware values the stack takes: servers (tpu, gpu, cpu) and devices
 CASES = {
@@ -22,12 +22,7 @@ SERVERS = ("cpu", "gpu", "multi-gpu", "tpu")
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, Path]:
-    from mlscaffold import scaffold
-
-    root = tmp_path_factory.mktemp("tf_tflite_scale")
-    for name, answers in CASES.items():
-        scaffold.render(root / name, {"project_name": name, "stack": "tf-tflite", **answers})
-    return {name: root / name for name in CASES}
+    return render_all(tmp_path_factory.mktemp("tf_tflite_scale"), "tf-tflite", CASES)
 
 
 @pytest.mark.parametrize("name", CASES)
